@@ -1,0 +1,119 @@
+"""``yolo-workbook``: the command line of the workbook.
+
+Examples:
+    yolo-workbook demo-data
+    yolo-workbook run params/r01_base.yaml --profile demo
+    yolo-workbook pipeline --profile demo
+    yolo-workbook compare --profile demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from yolo_workbook import __version__, paths
+from yolo_workbook.errors import WorkbookError
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from yolo_workbook.demo_data import write_demo_data
+
+    out = paths.project_path(args.out) if args.out else paths.outputs_root() / "datasets" / args.size
+    started = time.time()
+    written = write_demo_data(out, size=args.size)
+    for name, path in written.items():
+        print(f"{name:<7} {path}")
+    print(f"demo data ({args.size}) written in {time.time() - started:.1f} s")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from yolo_workbook.runner import round_id_of, run_round
+
+    executed = run_round(round_id_of(args.round_file), profile=args.profile, log_output=not args.quiet)
+    print(f"done: {executed}")
+    return 0
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from yolo_workbook.runner import format_outcomes, run_pipeline
+
+    outcomes = run_pipeline(args.rounds or None, profile=args.profile, log_output=not args.quiet)
+    print("\n" + format_outcomes(outcomes))
+    return 0 if all(o.status == "ok" for o in outcomes) else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from yolo_workbook.metrics import format_leaderboard, load_records
+
+    print(format_leaderboard(load_records(args.profile)))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    import yaml
+
+    from yolo_workbook.params import load_round
+    from yolo_workbook.runner import round_id_of
+
+    rnd = load_round(round_id_of(args.round_file), profile=args.profile)
+    print(yaml.safe_dump(rnd.to_dict(), allow_unicode=True, sort_keys=False), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (one sub-command per verb)."""
+    parser = argparse.ArgumentParser(prog="yolo-workbook", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    demo = verbs.add_parser("demo-data", help="write the synthetic demo datasets and video")
+    demo.add_argument("--size", choices=("demo", "ci"), default="demo", help="demo (CPU scale) or ci (tiny)")
+    demo.add_argument("--out", help="folder to write into (default: outputs/datasets/<size>)")
+    demo.set_defaults(func=_demo_data)
+
+    def add_profile(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--profile", default="", help="overlay params/profiles/PROFILE.yaml (e.g. demo, ci)")
+
+    run = verbs.add_parser("run", help="run one round file through its notebook (papermill)")
+    run.add_argument("round_file", help="e.g. params/r01_base.yaml")
+    add_profile(run)
+    run.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebook's output")
+    run.set_defaults(func=_run)
+
+    pipe = verbs.add_parser("pipeline", help="run rounds in lineage order (all by default)")
+    pipe.add_argument("rounds", nargs="*", help="round ids to run (their parents run first when needed)")
+    add_profile(pipe)
+    pipe.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebooks' output")
+    pipe.set_defaults(func=_pipeline)
+
+    compare = verbs.add_parser("compare", help="print the leaderboard of finished rounds")
+    add_profile(compare)
+    compare.set_defaults(func=_compare)
+
+    show = verbs.add_parser("show", help="print a round as resolved (extends, local, profile)")
+    show.add_argument("round_file")
+    add_profile(show)
+    show.set_defaults(func=_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; a :class:`WorkbookError` prints as one short message, exit status 1."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WorkbookError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.fix:
+            print(f"  fix: {exc.fix}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

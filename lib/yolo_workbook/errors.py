@@ -1,0 +1,41 @@
+"""Named exceptions. Each one speaks to the user: what is wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+
+class WorkbookError(Exception):
+    """An error the user can fix; printed on one screen without a traceback by the CLI.
+
+    Args:
+        message (str): What is wrong, naming the file, key or line.
+        fix (str): What to do about it.
+    """
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{message}\n  fix: {fix}" if fix else message)
+
+
+class ParamsError(WorkbookError):
+    """A round file, profile or overlay is missing or malformed."""
+
+
+class DatasetError(WorkbookError):
+    """A dataset (its data.yaml or its folders) cannot be used."""
+
+
+class WeightsError(WorkbookError):
+    """Model weights cannot be found, downloaded or built."""
+
+
+class ParentNotRunError(WorkbookError):
+    """A round starts from a parent round's weights, but the parent has not run yet."""
+
+
+class PredictError(WorkbookError):
+    """A prediction source or option cannot be used."""
+
+
+class RoundFailedError(WorkbookError):
+    """A round's notebook raised an error; its executed notebook shows where."""

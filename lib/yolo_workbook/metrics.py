@@ -1,0 +1,237 @@
+"""``metrics.json``: one record per round, written by the package and read by everything else."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook import dataset, paths
+from yolo_workbook.params import Round
+from yolo_workbook.records import read_json, write_json
+
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "metrics.schema.json"
+SCHEMA_VERSION = 1
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("ultralytics", "torch", "numpy", "yolo-workbook"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def git_commit() -> str:
+    """The project's git commit (with ``+dirty`` when the tree has changes), or ``""``."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=paths.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{commit}+dirty" if commit and dirty else commit
+
+
+def dataset_fingerprint(data_yamls: list[Path]) -> str:
+    """A content hash of the data.yaml files and every label file of every split."""
+    digest = hashlib.sha256()
+    for data_yaml in data_yamls:
+        digest.update(data_yaml.read_bytes())
+        for split, entries in sorted(dataset.resolve_splits(data_yaml).items()):
+            for entry in entries:
+                for image in dataset.list_images(entry):
+                    label = dataset.label_path(image)
+                    digest.update(f"{split}/{image.name}".encode())
+                    if label.is_file():
+                        digest.update(label.read_bytes())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def read_results_csv(path: Path) -> list[dict[str, float]]:
+    """Rows of an ultralytics ``results.csv`` as floats (column names stripped of padding)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k.strip(): float(v) for k, v in row.items() if k and v not in (None, "")} for row in rows]
+
+
+def _per_class(det: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    present = [int(i) for i in det.ap_class_index]
+    per_class: dict[str, dict[str, Any]] = {}
+    for cid, name in enumerate(names):
+        instances = int(det.nt_per_class[cid]) if det.nt_per_class is not None else 0
+        images = int(det.nt_per_image[cid]) if det.nt_per_image is not None else 0
+        entry: dict[str, Any] = {"id": cid, "in_val": cid in present, "instances": instances, "images": images}
+        if cid in present:
+            p, r, ap50, ap = det.class_result(present.index(cid))
+            entry.update(precision=float(p), recall=float(r), AP50=float(ap50), **{"AP50-95": float(ap)})
+        else:
+            # ultralytics fills absent classes with the overall mAP; never report that as real.
+            entry.update(precision=None, recall=None, AP50=None, **{"AP50-95": None})
+        per_class[name] = entry
+    return per_class
+
+
+def build_record(
+    rnd: Round,
+    *,
+    trainer: Any,
+    train_dir: Path,
+    start_weights: str,
+    data_yaml: Path,
+    wall_seconds: float,
+    status: str,
+    error: str = "",
+) -> dict[str, Any]:
+    """Assemble the ``metrics.json`` record of a round from its trainer and ``results.csv``."""
+    rows = read_results_csv(train_dir / "results.csv")
+    names = dataset.class_names(dataset.read_data_yaml(data_yaml))
+    det = getattr(getattr(trainer, "validator", None), "metrics", None)
+    has_metrics = status == "ok" and det is not None and len(getattr(det, "ap_class_index", [])) > 0
+    best_row = max(rows, key=lambda r: r.get("metrics/mAP50-95(B)", -1.0)) if rows else None
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "round_id": rnd.round_id,
+        "profile": rnd.profile,
+        "notebook": rnd.notebook,
+        "status": status,
+        "error": error,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "parent": rnd.parent,
+        "model_from": rnd.model_from,
+        "start_weights": start_weights,
+        "data": {"use": rnd.data_use, "data_yaml": str(data_yaml), "names": names},
+        "train_args": rnd.train,
+        "epochs_planned": int(rnd.train.get("epochs", 100)),
+        "epochs_run": len(rows),
+        "best_epoch": int(best_row["epoch"]) if best_row else None,
+        "train_seconds": round(wall_seconds, 2),
+        "overall": None,
+        "per_class": None,
+        "dataset_fingerprint": dataset_fingerprint(rnd.data_paths()) if rnd.data_use else "",
+        "versions": _versions(),
+        "git_commit": git_commit(),
+        "why": rnd.why,
+        "expect": rnd.expect,
+    }
+    if has_metrics:
+        record["overall"] = {
+            "precision": float(det.box.mp),
+            "recall": float(det.box.mr),
+            "mAP50": float(det.box.map50),
+            "mAP50-95": float(det.box.map),
+        }
+        record["per_class"] = _per_class(det, names)
+    return record
+
+
+def write_record(record: dict[str, Any], path: Path) -> Path:
+    """Write a ``metrics.json`` atomically."""
+    return write_json(path, record)
+
+
+def load_records(profile: str) -> list[dict[str, Any]]:
+    """Every readable ``metrics.json`` under ``outputs/<profile>/``, in round order.
+
+    A record that a crash left unreadable is skipped with a warning, never fatal.
+    """
+    records = []
+    for path in sorted(paths.profile_dir(profile).glob("*/metrics.json")):
+        record = read_json(path)
+        if not isinstance(record, dict) or "round_id" not in record:
+            print(f"warning: skipping unreadable record {path}")
+            continue
+        records.append(record)
+    return records
+
+
+def format_leaderboard(records: list[dict[str, Any]]) -> str:
+    """A fixed-width table of rounds: mAP50, mAP50-95, P, R, per-class AP50, training time."""
+    if not records:
+        return "(no finished rounds yet)"
+    names: list[str] = []
+    for record in records:
+        for name in (record.get("data") or {}).get("names", []):
+            if name not in names:
+                names.append(name)
+    head = f"{'round':<22}{'status':<8}{'mAP50':>7}{'mAP50-95':>9}{'P':>7}{'R':>7}"
+    head += "".join(f"{'AP50 ' + n[:8]:>15}" for n in names) + f"{'train time':>12}"
+    lines = [head]
+    for record in records:
+        overall = record.get("overall") or {}
+        per_class = record.get("per_class") or {}
+
+        def cell(value: float | None, width: int) -> str:
+            return f"{value:>{width}.3f}" if isinstance(value, (int, float)) else f"{'-':>{width}}"
+
+        line = f"{record['round_id']:<22}{record.get('status', '?'):<8}"
+        line += cell(overall.get("mAP50"), 7) + cell(overall.get("mAP50-95"), 9)
+        line += cell(overall.get("precision"), 7) + cell(overall.get("recall"), 7)
+        line += "".join(cell((per_class.get(n) or {}).get("AP50"), 15) for n in names)
+        seconds = int(record.get("train_seconds") or 0)
+        line += f"{seconds // 60:>8}m{seconds % 60:02d}s"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of ``metrics.json``."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def record_facts(record: dict[str, Any]) -> str:
+    """The deterministic facts of a record (what nbval checks): status, epochs, classes, schema."""
+    import jsonschema
+
+    jsonschema.validate(record, schema())
+    per_class = record.get("per_class") or {}
+    absent = [n for n, c in per_class.items() if not c["in_val"]]
+    return "\n".join(
+        [
+            f"status          {record['status']}",
+            f"epochs          {record['epochs_run']} of {record['epochs_planned']}",
+            f"classes         {', '.join(record['data']['names'])}",
+            f"absent in val   {', '.join(absent) or 'none'}",
+            "metrics.json    valid against schemas/metrics.schema.json",
+        ]
+    )
+
+
+def format_result(record: dict[str, Any]) -> str:
+    """Overall and per-class results of one round, with the training time."""
+    overall = record.get("overall")
+    if not overall:
+        return f"{record['round_id']}: no metrics ({record['status']}: {record.get('error') or '-'})"
+    seconds = int(record["train_seconds"])
+    lines = [
+        f"{record['round_id']}: mAP50 {overall['mAP50']:.3f}  mAP50-95 {overall['mAP50-95']:.3f}"
+        f"  P {overall['precision']:.3f}  R {overall['recall']:.3f}"
+        f"  best epoch {record['best_epoch']}/{record['epochs_run']}  time {seconds // 60}m {seconds % 60:02d}s",
+        f"  {'class':<14}{'AP50':>7}{'AP50-95':>9}{'P':>7}{'R':>7}{'instances':>11}",
+    ]
+    for name, c in (record.get("per_class") or {}).items():
+        if not c["in_val"]:
+            lines.append(f"  {name:<14}{'absent from val':>41}")
+            continue
+        lines.append(
+            f"  {name:<14}{c['AP50']:>7.3f}{c['AP50-95']:>9.3f}{c['precision']:>7.3f}{c['recall']:>7.3f}"
+            f"{c['instances']:>11}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""Predict with a round's best weights and write detections as JSON, frame by frame.
+
+Output, in ``outputs/<profile>/<job_id>/``:
+
+- ``detections.jsonl``: one frame per line, flushed as it comes (an interruption keeps every
+  finished frame);
+- ``detections.json``: the diary's shape ``[{"frame_id", "detections": [{"class", "confidence",
+  "bbox"}]}]``, written atomically once all frames are done (fields are only ever added);
+- ``summary.json``: model, source, fps, frames, per-class counts, throughput.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook import paths
+from yolo_workbook.errors import PredictError
+from yolo_workbook.params import Round, save_resolved
+from yolo_workbook.records import archive_previous, write_json
+from yolo_workbook.train import resolve_start_weights
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
+PREDICT_OUTPUTS = ["detections.jsonl", "detections.json", "summary.json", "params.resolved.yaml", "annotated"]
+
+
+@dataclass
+class PredictResult:
+    """What :func:`predict_to_json` wrote.
+
+    Attributes:
+        json_path (Path): ``detections.json`` (the diary's shape).
+        jsonl_path (Path): ``detections.jsonl`` (one frame per line).
+        summary_path (Path): ``summary.json``.
+        summary (dict): The content of ``summary.json``.
+    """
+
+    json_path: Path
+    jsonl_path: Path
+    summary_path: Path
+    summary: dict[str, Any]
+
+
+def _resolve_source(rnd: Round) -> tuple[str, bool]:
+    source = str(rnd.predict.get("source") or "")
+    where = rnd.where("predict", "source")
+    if not source:
+        raise PredictError(f"{where}: no 'predict.source'", fix="set predict.source to a video, image or folder")
+    if source.isdigit() or "://" in source:
+        return source, False  # camera index or stream URL: passed through to ultralytics
+    path = paths.project_path(source)
+    if "*" not in source and not path.exists():
+        raise PredictError(
+            f"{where}: predict.source not found: {path}",
+            fix="point predict.source at an existing video, image or folder (relative paths start at the project root)",
+        )
+    return str(path), path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def _video_facts(source: str) -> tuple[float | None, int | None]:
+    import cv2
+
+    capture = cv2.VideoCapture(source)
+    try:
+        if not capture.isOpened():
+            raise PredictError(f"cannot open the video {source}", fix="check that the file is a readable video")
+        fps = capture.get(cv2.CAP_PROP_FPS) or None
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        ok, _ = capture.read()
+        if not ok:
+            raise PredictError(f"cannot decode the video {source}", fix="re-encode it, e.g. to H.264 MP4")
+    finally:
+        capture.release()
+    return fps, frames
+
+
+def check_predict_args(rnd: Round) -> dict[str, Any]:
+    """The predict section minus ``source``, checked for the mistakes that waste a run."""
+    args = {k: v for k, v in rnd.predict.items() if k != "source"}
+    for key in ("conf", "iou"):
+        value = args.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 1):
+            raise PredictError(
+                f"{rnd.where('predict', key)}: predict.{key} is {value!r}; it must be a number in [0, 1]",
+                fix=f"e.g. 'predict: {{{key}: 0.5}}'",
+            )
+    stride = args.get("vid_stride", 1)
+    if not isinstance(stride, int) or stride < 1:
+        raise PredictError(f"{rnd.where('predict', 'vid_stride')}: vid_stride must be an integer >= 1", fix="e.g. 1")
+    for key in ("stream", "project", "name", "model"):
+        if key in args:
+            raise PredictError(f"{rnd.where('predict', key)}: predict.{key} is set by the workbook", fix="remove it")
+    return args
+
+
+def frame_record(result: Any, frame_id: int, time_s: float | None) -> dict[str, Any]:
+    """One frame in the diary's shape, with the added fields ``class_id``, ``time_s`` and size."""
+    names = result.names
+    detections = []
+    boxes = result.boxes
+    if boxes is not None and len(boxes):
+        for cls, conf, xyxy in zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist()):
+            detections.append(
+                {
+                    "class": names[int(cls)],
+                    "confidence": round(float(conf), 5),
+                    "bbox": [round(float(v), 2) for v in xyxy],
+                    "class_id": int(cls),
+                }
+            )
+    height, width = result.orig_shape[:2]
+    return {
+        "frame_id": frame_id,
+        "detections": detections,
+        "time_s": None if time_s is None else round(time_s, 4),
+        "source": Path(str(result.path)).name,
+        "width": int(width),
+        "height": int(height),
+    }
+
+
+def predict_to_json(rnd: Round) -> PredictResult:
+    """Run the round's weights over its source with ``stream=True``; write JSON Lines, JSON, summary.
+
+    Args:
+        rnd (Round): A resolved predict round (``model.from`` names the round whose weights to use).
+
+    Returns:
+        (PredictResult): Paths of what was written, and the summary.
+
+    Examples:
+        >>> from yolo_workbook.params import load_round
+        >>> result = predict_to_json(load_round("p01_video", profile="ci"))  # doctest: +SKIP
+    """
+    args = check_predict_args(rnd)
+    weights = resolve_start_weights(rnd)
+    source, is_video = _resolve_source(rnd)
+    fps, total = _video_facts(source) if is_video else (None, None)
+    stride = int(args.get("vid_stride", 1)) if is_video else 1
+    out_dir = rnd.output_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archive_previous(out_dir, PREDICT_OUTPUTS)
+    save_resolved(rnd, out_dir / "params.resolved.yaml")
+    if args.get("save"):
+        args.update(project=str(out_dir), name="annotated", exist_ok=False)
+
+    from tqdm import tqdm
+    from ultralytics import YOLO
+
+    model = YOLO(weights)
+    jsonl_path, json_path = out_dir / "detections.jsonl", out_dir / "detections.json"
+    per_class: Counter[str] = Counter()
+    frames_with: Counter[str] = Counter()
+    most_at_once: Counter[str] = Counter()
+    frames = 0
+    started = time.time()
+    expected = -(-total // stride) if total else None
+    with jsonl_path.open("w", encoding="utf-8") as stream, tqdm(total=expected, unit="frame", desc="predict") as bar:
+        for index, result in enumerate(model.predict(source=source, stream=True, verbose=False, **args)):
+            frame_id = index * stride if is_video else index
+            record = frame_record(result, frame_id, frame_id / fps if fps else None)
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            stream.flush()
+            counts = Counter(d["class"] for d in record["detections"])
+            per_class.update(counts)
+            frames_with.update(counts.keys())
+            for name, count in counts.items():
+                most_at_once[name] = max(most_at_once[name], count)
+            frames += 1
+            bar.update(1)
+    seconds = time.time() - started
+    if frames == 0:
+        raise PredictError(f"no frame could be read from {source}", fix="check the source; nothing was written")
+    with jsonl_path.open(encoding="utf-8") as handle:
+        all_frames = [json.loads(line) for line in handle]
+    write_json(json_path, all_frames)
+    summary = {
+        "round_id": rnd.round_id,
+        "model": weights,
+        "model_from": rnd.model_from,
+        "source": source,
+        "fps": fps,
+        "frames": frames,
+        "vid_stride": stride,
+        "parameters": {k: v for k, v in args.items() if k not in ("project", "name", "exist_ok")},
+        "per_class": {
+            name: {"detections": per_class[name], "frames_with": frames_with[name], "most_at_once": most_at_once[name]}
+            for name in sorted(per_class)
+        },
+        "seconds": round(seconds, 3),
+        "frames_per_second": round(frames / seconds, 2) if seconds else None,
+    }
+    summary_path = write_json(out_dir / "summary.json", summary)
+    return PredictResult(json_path, jsonl_path, summary_path, summary)
+
+
+def result_facts(result: PredictResult) -> str:
+    """Deterministic facts of a prediction run (what nbval checks): frames, ids, schema."""
+    import jsonschema
+
+    schema = json.loads((Path(__file__).with_name("schemas") / "detections.schema.json").read_text("utf-8"))
+    frames = json.loads(result.json_path.read_text(encoding="utf-8"))
+    jsonschema.validate(frames, schema)
+    ids = [f["frame_id"] for f in frames]
+    with result.jsonl_path.open(encoding="utf-8") as handle:
+        lines = sum(1 for _ in handle)
+    return "\n".join(
+        [
+            f"frames          {len(frames)} (JSON Lines: {lines})",
+            f"frame ids       {ids[:3]} ... {ids[-1]}",
+            "detections.json valid against schemas/detections.schema.json",
+        ]
+    )

@@ -1,0 +1,176 @@
+"""Run round files headlessly: one notebook per round through papermill, or all of them in order."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from yolo_workbook import paths
+from yolo_workbook.errors import ParamsError, RoundFailedError, WorkbookError
+from yolo_workbook.params import NOTEBOOKS, Round, list_rounds, load_round, read_round_file
+from yolo_workbook.records import archive_previous
+from yolo_workbook.train import best_weights_of, is_round_reference, resolve_start_weights
+
+# Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
+_KIND_ORDER = {"e": 0, "r": 1, "p": 2}
+
+
+@dataclass
+class RunOutcome:
+    """How one round went in a pipeline."""
+
+    round_id: str
+    status: str  # "ok", "failed" or "skipped"
+    seconds: float
+    message: str = ""
+    notebook: Path | None = None
+
+
+def notebook_path(name: str) -> Path:
+    """``notebooks/<name>.ipynb``."""
+    if name not in NOTEBOOKS:
+        raise ParamsError(f"unknown notebook {name!r}", fix=f"use one of: {', '.join(NOTEBOOKS)}")
+    return paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+
+
+def round_id_of(path: str | Path) -> str:
+    """The round id of a round file path (its stem), checking that the file is in ``params/``."""
+    file = Path(path)
+    if file.suffix not in (".yaml", ".yml"):
+        raise ParamsError(f"{file}: a round file ends in .yaml", fix="e.g. params/r01_base.yaml")
+    resolved = file.resolve() if file.is_absolute() else (Path.cwd() / file).resolve()
+    if resolved.parent != paths.PARAMS_DIR.resolve():
+        raise ParamsError(
+            f"{file}: round files live in {paths.PARAMS_DIR}", fix=f"move it there, e.g. params/{file.name}"
+        )
+    return file.stem
+
+
+def run_round(round_id: str, *, profile: str = "", log_output: bool = True) -> Path:
+    """Execute a round's notebook with papermill into ``outputs/<profile>/<round_id>/``.
+
+    The round is resolved and its parent weights are checked before any kernel starts, so a
+    typo or a missing parent fails in a second. Earlier results move to ``history/``.
+
+    Args:
+        round_id (str): The round's file stem in ``params/``.
+        profile (str): Profile to overlay (``""`` for none).
+        log_output (bool): Echo the notebook's output (training progress) to this terminal.
+
+    Returns:
+        (Path): The executed notebook.
+    """
+    import papermill
+
+    rnd = load_round(round_id, profile=profile)
+    if is_round_reference(rnd.model_from):
+        resolve_start_weights(rnd)  # raises ParentNotRunError naming the parent
+    parameters = dict(read_round_file(round_id))
+    parameters["profile"] = profile
+    out_dir = rnd.output_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archive_previous(out_dir)
+    executed = out_dir / f"{rnd.notebook}.ipynb"
+    print(f"== {round_id} ({rnd.notebook}, profile {profile or 'none'}) -> {executed}", flush=True)
+    try:
+        papermill.execute_notebook(
+            str(notebook_path(rnd.notebook)),
+            str(executed),
+            parameters=parameters,
+            cwd=str(paths.NOTEBOOKS_DIR),
+            log_output=False,  # papermill's logger would repeat the stream below
+            progress_bar=False,
+            stdout_file=sys.stdout if log_output else None,
+            stderr_file=sys.stderr if log_output else None,
+        )
+    except papermill.PapermillExecutionError as exc:
+        reason = f"{exc.ename}: {str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ''}"
+        raise RoundFailedError(
+            f"round '{round_id}' failed in {rnd.notebook}, cell {exc.exec_count}: {reason}",
+            fix=f"read the error in the executed notebook {executed}",
+        ) from None
+    return executed
+
+
+def pipeline_order(rounds: list[Round]) -> list[Round]:
+    """Order rounds so that each comes after the round whose weights it starts from."""
+    pending = sorted(rounds, key=lambda r: (_KIND_ORDER.get(r.round_id[0], 9), r.round_id))
+    ids = {r.round_id for r in rounds}
+    ordered: list[Round] = []
+    done: set[str] = set()
+    while pending:
+        ready = next(
+            (r for r in pending if not is_round_reference(r.model_from) or r.model_from in done or r.model_from not in ids),
+            None,
+        )
+        if ready is None:
+            cycle = ", ".join(f"{r.round_id} <- {r.model_from}" for r in pending)
+            raise ParamsError(f"rounds start from each other's weights in a cycle: {cycle}")
+        pending.remove(ready)
+        ordered.append(ready)
+        done.add(ready.round_id)
+    return ordered
+
+
+def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
+    """The requested rounds plus every round whose weights they need and which has not run."""
+    resolved: dict[str, Round] = {}
+    todo = list(round_ids)
+    while todo:
+        rid = todo.pop()
+        if rid in resolved:
+            continue
+        rnd = load_round(rid, profile=profile)
+        resolved[rid] = rnd
+        need = rnd.model_from
+        if is_round_reference(need) and need not in resolved:
+            if need in round_ids or not best_weights_of(need, profile).is_file():
+                todo.append(need)
+    return list(resolved.values())
+
+
+def run_pipeline(round_ids: list[str] | None = None, *, profile: str = "", log_output: bool = True) -> list[RunOutcome]:
+    """Run rounds in lineage order; a failure skips only the rounds that depend on it.
+
+    Args:
+        round_ids (list[str] | None): Rounds to run (with the parents they need); all when None.
+        profile (str): Profile to overlay.
+        log_output (bool): Echo notebook output.
+
+    Returns:
+        (list[RunOutcome]): One outcome per round, in the order they ran.
+    """
+    ids = round_ids or list_rounds()
+    ordered = pipeline_order(with_dependencies(ids, profile=profile))
+    print("pipeline: " + " -> ".join(r.round_id for r in ordered), flush=True)
+    outcomes: list[RunOutcome] = []
+    broken: set[str] = set()
+    for rnd in ordered:
+        if rnd.model_from in broken:
+            outcomes.append(RunOutcome(rnd.round_id, "skipped", 0.0, f"needs {rnd.model_from}, which did not finish"))
+            broken.add(rnd.round_id)
+            continue
+        started = time.time()
+        try:
+            executed = run_round(rnd.round_id, profile=profile, log_output=log_output)
+            outcomes.append(RunOutcome(rnd.round_id, "ok", time.time() - started, notebook=executed))
+        except Exception as exc:  # a failed round must not stop the independent ones
+            first = str(exc).strip().splitlines()
+            message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)
+            if isinstance(exc, WorkbookError):
+                message = exc.message
+            outcomes.append(RunOutcome(rnd.round_id, "failed", time.time() - started, message[:300]))
+            broken.add(rnd.round_id)
+    return outcomes
+
+
+def format_outcomes(outcomes: list[RunOutcome]) -> str:
+    """A summary table of a pipeline run."""
+    lines = [f"{'round':<22}{'status':<9}{'time':>9}  note"]
+    for outcome in outcomes:
+        minutes, seconds = divmod(int(outcome.seconds), 60)
+        note = outcome.message or (str(outcome.notebook) if outcome.notebook else "")
+        lines.append(f"{outcome.round_id:<22}{outcome.status:<9}{minutes:>5}m{seconds:02d}s  {note}")
+    return "\n".join(lines)

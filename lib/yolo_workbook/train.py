@@ -1,0 +1,209 @@
+"""Train one round: resolve its data and starting weights, run ultralytics, record the result."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook import dataset, metrics, paths
+from yolo_workbook.errors import ParamsError, ParentNotRunError, WeightsError
+from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved
+from yolo_workbook.records import archive_previous
+
+# Train arguments that the workbook sets itself, so that every round lands in its own folder.
+RESERVED_TRAIN_KEYS = ("data", "model", "project", "name", "exist_ok", "resume", "mode", "task")
+# What a round folder holds after training; moved to history/ before the round runs again.
+ROUND_OUTPUTS = ["train", "metrics.json", "params.resolved.yaml", "data.yaml"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_round` wrote.
+
+    Attributes:
+        round_dir (Path): ``outputs/<profile>/<round_id>/``.
+        best_weights (Path): ``train/weights/best.pt``.
+        metrics_path (Path): ``metrics.json``.
+        record (dict): The content of ``metrics.json``.
+    """
+
+    round_dir: Path
+    best_weights: Path
+    metrics_path: Path
+    record: dict[str, Any]
+
+
+def best_weights_of(round_id: str, profile: str) -> Path:
+    """Where a round's best weights are once it has run."""
+    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
+
+
+def is_round_reference(value: str) -> bool:
+    """True when ``model.from`` names a round (``r02_freeze``) rather than a weights file."""
+    return bool(ROUND_ID.match(value)) and not value.endswith((".pt", ".yaml", ".yml"))
+
+
+def resolve_start_weights(rnd: Round) -> str:
+    """Return what ``YOLO(...)`` should load for this round.
+
+    ``model.from`` is a round id (that round's best weights under the same profile), a model
+    yaml (``yolov8n.yaml``: a fresh model), or a weights file (a path, or an ultralytics name such
+    as ``yolov8n.pt`` that is downloaded when missing).
+    """
+    source = rnd.model_from
+    where = rnd.where("model", "from")
+    if not source:
+        raise ParamsError(f"{where}: round '{rnd.round_id}' has no 'model.from'", fix="add 'model: {from: yolov8n.pt}'")
+    if is_round_reference(source):
+        if not round_file(source).is_file():
+            raise ParamsError(
+                f"{where}: model.from names round '{source}', but params/{source}.yaml does not exist",
+                fix="name an existing round, or a weights file such as yolov8n.pt",
+            )
+        best = best_weights_of(source, rnd.profile)
+        if not best.is_file():
+            profile = f" --profile {rnd.profile}" if rnd.profile else ""
+            raise ParentNotRunError(
+                f"round '{rnd.round_id}' starts from the best weights of round '{source}', which has not run"
+                f" under profile '{rnd.profile or 'default'}' (looked for {best})",
+                fix=f"run it first: yolo-workbook run params/{source}.yaml{profile}"
+                f"  (yolo-workbook pipeline{profile} runs parents first)",
+            )
+        return str(best)
+    if source.endswith((".yaml", ".yml")):
+        local = paths.project_path(source)
+        return str(local) if local.is_file() else source  # ultralytics knows yolov8n.yaml etc.
+    local = paths.project_path(source)
+    if local.is_file():
+        return str(local)
+    return _download_weights(source, where)
+
+
+def _download_weights(name: str, where: str) -> str:
+    from ultralytics.utils import WEIGHTS_DIR
+
+    cached = WEIGHTS_DIR / Path(name).name
+    if cached.is_file():
+        return str(cached)
+    message = (
+        f"{where}: weights '{name}' are not on this machine and could not be downloaded"
+        f" (looked in {paths.PROJECT_ROOT} and {WEIGHTS_DIR})"
+    )
+    fix = (
+        f"put {Path(name).name} in {paths.PROJECT_ROOT} or {WEIGHTS_DIR}, or train from scratch with"
+        f" 'model: {{from: {Path(name).stem}.yaml}}' (the demo profile does this)"
+    )
+    if "/" in name or "\\" in name:
+        raise WeightsError(message, fix=fix)
+    from ultralytics.utils.downloads import attempt_download_asset
+
+    try:
+        WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+        got = Path(attempt_download_asset(str(cached)))
+    except Exception as exc:  # ultralytics raises ConnectionError, OSError, ... when offline
+        raise WeightsError(f"{message}: {str(exc).splitlines()[0]}", fix=fix) from None
+    if not got.is_file():
+        raise WeightsError(message, fix=fix)
+    return str(got)
+
+
+def check_train_args(rnd: Round) -> dict[str, Any]:
+    """Validate the train section with ultralytics' own rules; errors name the file and key."""
+    for key in RESERVED_TRAIN_KEYS:
+        if key in rnd.train:
+            raise ParamsError(
+                f"{rnd.where('train', key)}: train.{key} is set by the workbook",
+                fix=f"remove train.{key}; use 'model.from' / 'data.use' to choose weights and data",
+            )
+    freeze = rnd.train.get("freeze")
+    if freeze is not None and (isinstance(freeze, (str, float)) or isinstance(freeze, bool)):
+        raise ParamsError(
+            f"{rnd.where('train', 'freeze')}: train.freeze is {freeze!r}; ultralytics silently freezes nothing"
+            " unless it is an integer or a list",
+            fix="write it as an integer, e.g. 'freeze: 10' (the first 10 modules)",
+        )
+    from ultralytics.cfg import get_cfg
+
+    try:
+        get_cfg(overrides=dict(rnd.train))
+    except (SyntaxError, TypeError, ValueError) as exc:
+        key = next((k for k in rnd.train if f"'{k}'" in str(exc)), "")
+        where = rnd.where("train", key) if key else " + ".join(rnd.files)
+        first = str(exc).strip().splitlines()
+        reason = next((line for line in first if line.strip() and "'yolo" not in line), str(exc))
+        raise ParamsError(
+            f"{where}: train{'.' + key if key else ''} is not accepted by ultralytics: {reason.strip()}",
+            fix="see https://docs.ultralytics.com/usage/cfg/#train-settings for names, types and ranges",
+        ) from None
+    return dict(rnd.train)
+
+
+def prepare_data(rnd: Round, round_dir: Path) -> Path:
+    """The data.yaml to train on: the single source, or a combined one written into the round."""
+    sources = rnd.data_paths()
+    if not sources:
+        raise ParamsError(
+            f"{rnd.where('data', 'use')}: round '{rnd.round_id}' uses no dataset",
+            fix="add 'data: {use: [first]}' naming a dataset of the 'datasets:' section",
+        )
+    for path, name in zip(sources, rnd.data_use):
+        dataset.resolve_splits(path, dataset=name)  # fails early, naming the path looked for
+    return dataset.combine(sources, round_dir / "data.yaml", dataset_names=rnd.data_use)
+
+
+def train_round(rnd: Round) -> TrainResult:
+    """Train one round into ``outputs/<profile>/<round_id>/`` and write its ``metrics.json``.
+
+    Earlier results of the same round are moved to ``history/<timestamp>/`` first, never deleted.
+
+    Args:
+        rnd (Round): The resolved round (see :func:`yolo_workbook.params.load_round`).
+
+    Returns:
+        (TrainResult): Paths of what was written, and the metrics record.
+
+    Examples:
+        >>> from yolo_workbook.params import load_round
+        >>> result = train_round(load_round("r01_base", profile="ci"))  # doctest: +SKIP
+        >>> result.record["overall"]["mAP50"]  # doctest: +SKIP
+        0.62
+    """
+    train_args = check_train_args(rnd)
+    weights = resolve_start_weights(rnd)
+    round_dir = rnd.output_dir
+    round_dir.mkdir(parents=True, exist_ok=True)
+    archive_previous(round_dir, ROUND_OUTPUTS)
+    data_yaml = prepare_data(rnd, round_dir)
+    save_resolved(rnd, round_dir / "params.resolved.yaml")
+
+    from ultralytics import YOLO
+
+    started = time.time()
+    status, error = "ok", ""
+    model = None
+    try:
+        model = YOLO(weights)
+        model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+    except KeyboardInterrupt:
+        status, error = "interrupted", "KeyboardInterrupt"
+        raise
+    except Exception as exc:
+        status, error = "failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        traceback.print_exc()
+        raise
+    finally:
+        record = metrics.build_record(
+            rnd,
+            trainer=getattr(model, "trainer", None),
+            train_dir=round_dir / "train",
+            start_weights=weights,
+            data_yaml=data_yaml,
+            wall_seconds=time.time() - started,
+            status=status,
+            error=error,
+        )
+        metrics_path = metrics.write_record(record, round_dir / "metrics.json")
+    return TrainResult(round_dir, round_dir / "train" / "weights" / "best.pt", metrics_path, record)
