@@ -160,7 +160,7 @@ def combine(data_yamls: list[Path], out_yaml: Path, *, dataset_names: list[str])
         return data_yamls[0]
     first_names: list[str] | None = None
     combined: dict[str, list[str]] = {split: [] for split in SPLITS}
-    for path, name in zip(data_yamls, dataset_names):
+    for path, name in zip(data_yamls, dataset_names, strict=True):
         names = class_names(read_data_yaml(path, dataset=name))
         if first_names is None:
             first_names = names

@@ -171,8 +171,7 @@ def write_dataset(spec: DatasetSpec, root: Path) -> Path:
             (out / split / "labels" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
     (out / "data.yaml").write_text(_data_yaml(spec), encoding="utf-8")
     (out / "README.dataset.txt").write_text(
-        f"# classroom > {spec.name}\nSynthetic demo data written by yolo-workbook.\n"
-        "Provided under CC BY 4.0.\n",
+        f"# classroom > {spec.name}\nSynthetic demo data written by yolo-workbook.\nProvided under CC BY 4.0.\n",
         encoding="utf-8",
     )
     (out / "README.roboflow.txt").write_text(
@@ -189,9 +188,7 @@ def write_demo_video(test_images: list[Path], path: Path, *, frames_per_image: i
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial.mp4")
-    writer = cv2.VideoWriter(
-        str(partial), cv2.VideoWriter_fourcc(*"mp4v"), VIDEO_FPS, (IMAGE_SIDE, IMAGE_SIDE)
-    )
+    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), VIDEO_FPS, (IMAGE_SIDE, IMAGE_SIDE))
     if not writer.isOpened():
         from yolo_workbook.errors import WorkbookError
 

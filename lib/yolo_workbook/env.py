@@ -39,8 +39,11 @@ def device_facts() -> dict[str, Any]:
     elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         facts.update(kind="mps", name="Apple MPS", recommended={"device": "mps", "workers": min(4, cpus), "batch": 16})
     else:
-        facts.update(kind="cpu", name=platform.processor() or platform.machine(),
-                     recommended={"device": "cpu", "workers": min(2, cpus), "batch": 16})
+        facts.update(
+            kind="cpu",
+            name=platform.processor() or platform.machine(),
+            recommended={"device": "cpu", "workers": min(2, cpus), "batch": 16},
+        )
     return facts
 
 
@@ -64,12 +67,25 @@ def environment_report(rnd: Round) -> dict[str, Any]:
         "executable": sys.executable,
         "prefix": sys.prefix,
         "platform": platform.platform(),
-        "versions": {p: _version(p) for p in ("torch", "torchvision", "ultralytics", "numpy", "opencv-python",
-                                               "papermill", "jupyterlab", "ipywidgets", "matplotlib")},
+        "versions": {
+            p: _version(p)
+            for p in (
+                "torch",
+                "torchvision",
+                "ultralytics",
+                "numpy",
+                "opencv-python",
+                "papermill",
+                "jupyterlab",
+                "ipywidgets",
+                "matplotlib",
+            )
+        },
         "device": device_facts(),
         "openmp": openmp_runtimes(),
-        "env_vars": {k: os.environ[k] for k in ("KMP_DUPLICATE_LIB_OK", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-                     if k in os.environ},
+        "env_vars": {
+            k: os.environ[k] for k in ("KMP_DUPLICATE_LIB_OK", "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ
+        },
         "datasets": {},
     }
     for name, written in rnd.datasets.items():

@@ -13,7 +13,7 @@ def class_balance(counts_by_dataset: dict[str, dict[str, Any]]) -> Any:
 
     usable = {k: v for k, v in counts_by_dataset.items() if "splits" in v}
     fig, axes = plt.subplots(1, max(1, len(usable)), figsize=(5 * max(1, len(usable)), 3.2), squeeze=False)
-    for ax, (name, counts) in zip(axes[0], usable.items()):
+    for ax, (name, counts) in zip(axes[0], usable.items(), strict=False):
         splits = list(counts["splits"])
         width = 0.8 / max(1, len(splits))
         for i, split in enumerate(splits):
@@ -99,7 +99,7 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
     fig, axes = plt.subplots(1, max(1, len(chosen)), figsize=(3 * max(1, len(chosen)), 3.2), squeeze=False)
     is_video = Path(source).is_file() and Path(source).suffix.lower() not in {".jpg", ".jpeg", ".png", ".bmp"}
     capture = cv2.VideoCapture(source) if is_video else None
-    for ax, frame in zip(axes[0], chosen):
+    for ax, frame in zip(axes[0], chosen, strict=False):
         if capture is not None:
             capture.set(cv2.CAP_PROP_POS_FRAMES, frame["frame_id"])
             ok, image = capture.read()
@@ -113,8 +113,14 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
         for det in frame["detections"]:
             x1, y1, x2, y2 = det["bbox"]
             ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color="yellow", linewidth=1.5))
-            ax.text(x1, y1, f"{det['class']} {det['confidence']:.2f}", color="black", fontsize=7,
-                    bbox={"facecolor": "yellow", "pad": 1, "linewidth": 0})
+            ax.text(
+                x1,
+                y1,
+                f"{det['class']} {det['confidence']:.2f}",
+                color="black",
+                fontsize=7,
+                bbox={"facecolor": "yellow", "pad": 1, "linewidth": 0},
+            )
         ax.set_title(f"frame {frame['frame_id']}", fontsize=9)
         ax.axis("off")
     if capture is not None:

@@ -103,7 +103,7 @@ def frame_record(result: Any, frame_id: int, time_s: float | None) -> dict[str, 
     detections = []
     boxes = result.boxes
     if boxes is not None and len(boxes):
-        for cls, conf, xyxy in zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist()):
+        for cls, conf, xyxy in zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True):
             detections.append(
                 {
                     "class": names[int(cls)],

@@ -11,7 +11,7 @@ from yolo_workbook import paths
 from yolo_workbook.errors import ParamsError, RoundFailedError, WorkbookError
 from yolo_workbook.params import NOTEBOOKS, Round, list_rounds, load_round, read_round_file
 from yolo_workbook.records import archive_previous
-from yolo_workbook.train import best_weights_of, is_round_reference, resolve_start_weights
+from yolo_workbook.train import best_weights_of, check_data, is_round_reference, resolve_start_weights
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}
@@ -65,6 +65,8 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True) -> P
     import papermill
 
     rnd = load_round(round_id, profile=profile)
+    if rnd.notebook != "05_predict_json":
+        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
     if is_round_reference(rnd.model_from):
         resolve_start_weights(rnd)  # raises ParentNotRunError naming the parent
     parameters = dict(read_round_file(round_id))
@@ -102,7 +104,11 @@ def pipeline_order(rounds: list[Round]) -> list[Round]:
     done: set[str] = set()
     while pending:
         ready = next(
-            (r for r in pending if not is_round_reference(r.model_from) or r.model_from in done or r.model_from not in ids),
+            (
+                r
+                for r in pending
+                if not is_round_reference(r.model_from) or r.model_from in done or r.model_from not in ids
+            ),
             None,
         )
         if ready is None:
@@ -125,9 +131,9 @@ def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
         rnd = load_round(rid, profile=profile)
         resolved[rid] = rnd
         need = rnd.model_from
-        if is_round_reference(need) and need not in resolved:
-            if need in round_ids or not best_weights_of(need, profile).is_file():
-                todo.append(need)
+        wanted = need in round_ids or not best_weights_of(need, profile).is_file()
+        if is_round_reference(need) and need not in resolved and wanted:
+            todo.append(need)
     return list(resolved.values())
 
 

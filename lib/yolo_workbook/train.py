@@ -119,7 +119,7 @@ def check_train_args(rnd: Round) -> dict[str, Any]:
                 fix=f"remove train.{key}; use 'model.from' / 'data.use' to choose weights and data",
             )
     freeze = rnd.train.get("freeze")
-    if freeze is not None and (isinstance(freeze, (str, float)) or isinstance(freeze, bool)):
+    if freeze is not None and isinstance(freeze, (str, float, bool)):
         raise ParamsError(
             f"{rnd.where('train', 'freeze')}: train.freeze is {freeze!r}; ultralytics silently freezes nothing"
             " unless it is an integer or a list",
@@ -141,17 +141,30 @@ def check_train_args(rnd: Round) -> dict[str, Any]:
     return dict(rnd.train)
 
 
-def prepare_data(rnd: Round, round_dir: Path) -> Path:
-    """The data.yaml to train on: the single source, or a combined one written into the round."""
+def check_data(rnd: Round) -> list[Path]:
+    """The data.yaml files of the round, each checked to exist with its train and val folders."""
     sources = rnd.data_paths()
     if not sources:
         raise ParamsError(
             f"{rnd.where('data', 'use')}: round '{rnd.round_id}' uses no dataset",
-            fix="add 'data: {use: [first]}' naming a dataset of the 'datasets:' section",
+            fix="add 'data: {use: [name]}' naming a dataset of the 'datasets:' section",
         )
-    for path, name in zip(sources, rnd.data_use):
-        dataset.resolve_splits(path, dataset=name)  # fails early, naming the path looked for
-    return dataset.combine(sources, round_dir / "data.yaml", dataset_names=rnd.data_use)
+    for path, name in zip(sources, rnd.data_use, strict=True):
+        dataset.resolve_splits(path, dataset=name)  # the error names the path looked for
+    return sources
+
+
+def prepare_data(rnd: Round, round_dir: Path) -> Path:
+    """The data.yaml to train on: the single source, or a combined one written into the round."""
+    return dataset.combine(check_data(rnd), round_dir / "data.yaml", dataset_names=rnd.data_use)
+
+
+def yolo_train_command(rnd: Round) -> list[str]:
+    """The plain ``yolo train ...`` command that runs the same training as this round."""
+    data_yaml = rnd.output_dir / "data.yaml" if len(rnd.data_use) > 1 else rnd.data_paths()[0]
+    args = {"model": resolve_start_weights(rnd), "data": str(data_yaml), **rnd.train}
+    args.update(project=str(rnd.output_dir), name="train")
+    return ["yolo", "train", *(f"{k}={v}" for k, v in args.items())]
 
 
 def train_round(rnd: Round) -> TrainResult:
@@ -172,6 +185,7 @@ def train_round(rnd: Round) -> TrainResult:
         0.62
     """
     train_args = check_train_args(rnd)
+    check_data(rnd)
     weights = resolve_start_weights(rnd)
     round_dir = rnd.output_dir
     round_dir.mkdir(parents=True, exist_ok=True)

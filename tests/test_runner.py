@@ -1,0 +1,130 @@
+"""runner and CLI: every notebook through papermill on the ci profile, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import jsonschema
+import nbformat
+import pytest
+from conftest import BIN, ROOT, cli
+from yolo_workbook import metrics, params
+from yolo_workbook.runner import pipeline_order
+
+ROUNDS = [
+    "r01_base",
+    "r02_freeze_new_data",
+    "r03_merge",
+    "r04_lr_cos",
+    "r05_augment",
+    "r06_cls_weight",
+    "r07_lr_freeze6",
+]
+
+
+def test_pipeline_runs_rounds_in_lineage_order():
+    rounds = [params.load_round(rid, profile="ci", use_local=False) for rid in params.list_rounds()]
+    order = [r.round_id for r in pipeline_order(rounds)]
+    assert order[0] == "e00_env_setup" and order[-1] == "p01_video"
+    assert order[1:-1] == ROUNDS
+
+
+def _errors_in(notebook_path):
+    nb = nbformat.read(notebook_path, as_version=4)
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_every_round_runs_and_writes_valid_records(ci_pipeline):
+    profile_dir = ci_pipeline / "ci"
+    for rid in ROUNDS:
+        rnd = params.load_round(rid, profile="ci", use_local=False)
+        executed = profile_dir / rid / f"{rnd.notebook}.ipynb"
+        assert executed.is_file() and not _errors_in(executed), rid
+        record = json.loads((profile_dir / rid / "metrics.json").read_text())
+        jsonschema.validate(record, metrics.schema())
+        assert record["status"] == "ok" and record["round_id"] == rid and record["epochs_run"] == 1
+        assert record["parent"] == rnd.parent and record["model_from"] == rnd.model_from
+        assert (profile_dir / rid / "train" / "weights" / "best.pt").is_file()
+        assert (profile_dir / rid / "params.resolved.yaml").is_file()
+    r03 = json.loads((profile_dir / "r03_merge" / "metrics.json").read_text())
+    assert r03["start_weights"].endswith("ci/r02_freeze_new_data/train/weights/best.pt")
+    combined = (profile_dir / "r03_merge" / "data.yaml").read_text()
+    assert "classroom.v1i.yolov8" in combined and "classroom.v2i.yolov8" in combined
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_env_report_comes_from_this_environment(ci_pipeline):
+    report = json.loads((ci_pipeline / "ci" / "e00_env_setup" / "env_report.json").read_text())
+    import sys
+
+    assert report["prefix"] == sys.prefix  # the notebook kernel runs in the project's environment
+    assert report["versions"]["ultralytics"].startswith("8.4")
+    assert report["datasets"]["classroom_v1"]["splits"]["train"]["images"] == 24
+    assert report["device"]["kind"] in {"cpu", "cuda", "mps"}
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_prediction_json_keeps_the_diary_shape(ci_pipeline):
+    folder = ci_pipeline / "ci" / "p01_video"
+    frames = json.loads((folder / "detections.json").read_text())
+    schema = json.loads((ROOT / "lib/yolo_workbook/schemas/detections.schema.json").read_text())
+    jsonschema.validate(frames, schema)
+    assert [f["frame_id"] for f in frames] == list(range(24))
+    assert all(set(f) >= {"frame_id", "detections"} for f in frames)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["frames"] == 24 and summary["model"].endswith("ci/r07_lr_freeze6/train/weights/best.pt")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_plain_papermill_with_a_round_file_works_as_is(ci_pipeline, tmp_path):
+    out = tmp_path / "out.ipynb"
+    env = {"YOLO_WORKBOOK_OUTPUTS": str(ci_pipeline)}
+    command = [
+        str(BIN / "papermill"),
+        "notebooks/04_tune_round.ipynb",
+        str(out),
+        "-f",
+        "params/r05_augment.yaml",
+        "-p",
+        "profile",
+        "ci",
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**__import__("os").environ, **env}
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Passed unknown parameter" not in done.stderr
+    record = json.loads((ci_pipeline / "ci" / "r05_augment" / "metrics.json").read_text())
+    assert record["train_args"]["close_mosaic"] == 5 and record["train_args"]["scale"] == 0.9
+    assert list((ci_pipeline / "ci" / "r05_augment" / "history").iterdir())  # the pipeline's run was kept
+
+
+def test_cli_parent_not_run_is_one_short_message(ci_data, outputs):
+    done = cli("run", "params/r02_freeze_new_data.yaml", "--profile", "ci", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "round 'r01_base'" in done.stderr and "has not run" in done.stderr
+    assert len(done.stderr.splitlines()) <= 4
+
+
+def test_cli_missing_data_yaml_names_the_path(outputs):
+    done = cli("run", "params/r01_base.yaml", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "data.yaml not found" in done.stderr and "gkrltlfgdmsrj.v1i.yolov8/data.yaml" in done.stderr
+
+
+def test_cli_round_file_outside_params_is_refused(tmp_path):
+    done = cli("run", str(tmp_path / "r01_base.yaml"))
+    assert done.returncode == 1 and "round files live in" in done.stderr
+
+
+def test_cli_show_prints_the_resolved_round():
+    done = cli("show", "params/r07_lr_freeze6.yaml", "--profile", "demo")
+    assert done.returncode == 0
+    assert "freeze: 6" in done.stdout and "epochs: 4" in done.stdout and "from: r02_freeze_new_data" in done.stdout

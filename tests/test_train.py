@@ -1,0 +1,116 @@
+"""train: argument checks by ultralytics' rules, starting weights, and a real (tiny) round."""
+
+from __future__ import annotations
+
+import time
+
+import jsonschema
+import pytest
+from conftest import write
+from yolo_workbook import metrics, params, train
+from yolo_workbook.errors import ParamsError, ParentNotRunError, WeightsError
+
+
+def _round(profile: str = "ci", **train_args):
+    rnd = params.load_round("r04_lr_cos", profile=profile, use_local=False)
+    rnd.train.update(train_args)
+    return rnd
+
+
+def _round_file_with(params_dir, train_args: dict):
+    """A round whose own file sets ``train_args`` (so the error can name that file)."""
+    import yaml
+
+    write(params_dir, "r01_base.yaml", "round_id: r01_base\nnotebook: 02_base_train\nmodel: {from: yolov8n.yaml}\n")
+    body = {"round_id": "r02_typo", "extends": "r01_base", "notebook": "04_tune_round", "train": train_args}
+    write(params_dir, "r02_typo.yaml", yaml.safe_dump(body))
+    return params.load_round("r02_typo", params_dir=params_dir, use_local=False)
+
+
+@pytest.mark.parametrize(
+    ("bad", "pattern"),
+    [
+        ({"scals": 0.9}, r"(?s)train.scals.*is not accepted.*scale"),
+        ({"close_mosic": 5}, r"(?s)train.close_mosic.*close_mosaic"),
+        ({"cls": "3.1,"}, r"(?s)train.cls is not accepted"),
+        ({"close_mosaic": 5.5}, r"(?s)train.close_mosaic is not accepted"),
+        ({"flipud": 1.5}, r"(?s)train.flipud is not accepted"),
+        ({"freeze": "10"}, r"(?s)freeze is '10'.*freezes nothing.*fix: write it as an integer"),
+        ({"freeze": 6.0}, r"(?s)freeze is 6.0"),
+        ({"project": "runs"}, r"(?s)train.project is set by the workbook"),
+    ],
+)
+def test_bad_train_arguments_name_the_key_and_the_file(bad, pattern, params_dir):
+    with pytest.raises(ParamsError, match=pattern) as info:
+        train.check_train_args(_round_file_with(params_dir, bad))
+    assert info.value.message.startswith(str(params_dir / "r02_typo.yaml"))
+
+
+def test_good_train_arguments_pass():
+    assert train.check_train_args(_round(freeze=[0, 1], cls=3.1))["cls"] == 3.1
+
+
+def test_parent_not_run_names_the_parent_and_the_command(outputs):
+    rnd = params.load_round("r02_freeze_new_data", profile="ci", use_local=False)
+    with pytest.raises(
+        ParentNotRunError,
+        match=r"(?s)round 'r01_base'.*has not run.*yolo-workbook run params/r01_base.yaml --profile ci",
+    ):
+        train.resolve_start_weights(rnd)
+
+
+def test_model_yaml_builds_without_download():
+    rnd = params.load_round("r01_base", profile="ci", use_local=False)
+    assert train.resolve_start_weights(rnd) == "yolov8n.yaml"
+
+
+def test_offline_pt_download_fails_fast_with_the_fix(monkeypatch, tmp_path):
+    from ultralytics.utils import downloads
+
+    # Whatever the network does, the failure path must explain itself; here the download fails.
+    def offline(*args, **kwargs):
+        raise ConnectionError("Download failure for https://github.com/ultralytics/assets/releases/yolov8n.pt")
+
+    monkeypatch.setattr(downloads, "attempt_download_asset", offline)
+    monkeypatch.setattr("ultralytics.utils.WEIGHTS_DIR", tmp_path)
+    rnd = params.load_round("r01_base", use_local=False)
+    started = time.time()
+    with pytest.raises(
+        WeightsError, match=r"(?s)weights 'yolov8n.pt' are not on this machine.*fix: put yolov8n.pt in .*yolov8n.yaml"
+    ):
+        train.resolve_start_weights(rnd)
+    assert time.time() - started < 10
+
+
+def test_yolo_train_command_matches_the_round(ci_data, outputs):
+    rnd = params.load_round("r01_base", profile="ci", use_local=False)
+    command = train.yolo_train_command(rnd)
+    assert command[:3] == ["yolo", "train", "model=yolov8n.yaml"]
+    assert "epochs=1" in command and "imgsz=64" in command and f"project={outputs / 'ci' / 'r01_base'}" in command
+
+
+@pytest.mark.slow
+def test_train_round_writes_a_valid_record_and_keeps_earlier_results(ci_data, outputs):
+    rnd = params.load_round("r01_base", profile="ci", use_local=False)
+    first = train.train_round(rnd)
+    jsonschema.validate(first.record, metrics.schema())
+    assert first.record["status"] == "ok" and first.best_weights.is_file()
+    assert first.record["epochs_run"] == 1 and first.record["data"]["names"] == ["student", "desk", "sitae"]
+    assert set(first.record["per_class"]) == {"student", "desk", "sitae"}
+    assert (first.round_dir / "params.resolved.yaml").is_file()
+    again = train.train_round(rnd)  # a rerun moves the first result to history/, never deletes it
+    archived = list((again.round_dir / "history").glob("*/train/weights/best.pt"))
+    assert len(archived) == 1 and again.best_weights.is_file()
+    assert not list(again.round_dir.glob("train2*"))
+
+
+@pytest.mark.slow
+def test_demo_base_round_learns_and_the_rare_class_trails(outputs):
+    """The demo data's promise: YOLOv8n from scratch on this CPU reaches mAP50 >= 0.5, sitae trails."""
+    from yolo_workbook.demo_data import write_demo_data
+
+    write_demo_data(train.paths.PROJECT_ROOT / "outputs" / "datasets" / "demo", size="demo")
+    record = train.train_round(params.load_round("r01_base", profile="demo", use_local=False)).record
+    assert record["overall"]["mAP50"] >= 0.5, record["overall"]
+    ap50 = {name: c["AP50"] for name, c in record["per_class"].items()}
+    assert ap50["sitae"] < min(ap50["student"], ap50["desk"]), ap50
