@@ -124,7 +124,7 @@ def test_cli_round_file_outside_params_is_refused(tmp_path):
     assert done.returncode == 1 and "round files live in" in done.stderr
 
 
-def test_cli_show_prints_the_resolved_round():
-    done = cli("show", "params/r07_lr_freeze6.yaml", "--profile", "demo")
+def test_cli_resolve_prints_the_resolved_round():
+    done = cli("resolve", "params/r07_lr_freeze6.yaml", "--profile", "demo")
     assert done.returncode == 0
     assert "freeze: 6" in done.stdout and "epochs: 4" in done.stdout and "from: r02_freeze_new_data" in done.stdout

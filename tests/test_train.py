@@ -24,7 +24,8 @@ def _round_file_with(params_dir, train_args: dict):
     write(params_dir, "r01_base.yaml", "round_id: r01_base\nnotebook: 02_base_train\nmodel: {from: yolov8n.yaml}\n")
     body = {"round_id": "r02_typo", "extends": "r01_base", "notebook": "04_tune_round", "train": train_args}
     write(params_dir, "r02_typo.yaml", yaml.safe_dump(body))
-    return params.load_round("r02_typo", params_dir=params_dir, use_local=False)
+    # check=False: this is the guard inside train_round (it also covers papermill -p overrides)
+    return params.load_round("r02_typo", params_dir=params_dir, use_local=False, check=False)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,9 @@ Examples:
     yolo-workbook run params/r01_base.yaml --profile demo
     yolo-workbook pipeline --profile demo
     yolo-workbook compare --profile demo
+    yolo-workbook check
+    yolo-workbook resolve params/r05_augment.yaml --as-cli
+    yolo-workbook diff r03_merge r05_augment
 """
 
 from __future__ import annotations
@@ -52,14 +55,40 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> int:
+    from yolo_workbook.lint import check_rounds, format_problems
+
+    problems = check_rounds(args.files or None, profile=args.profile)
+    print(format_problems(problems))
+    return 1 if any(p.level == "error" for p in problems) else 0
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    import shlex
+
     import yaml
 
-    from yolo_workbook.params import load_round
+    from yolo_workbook.params import load_round, yolo_command
     from yolo_workbook.runner import round_id_of
 
     rnd = load_round(round_id_of(args.round_file), profile=args.profile)
-    print(yaml.safe_dump(rnd.to_dict(), allow_unicode=True, sort_keys=False), end="")
+    if args.as_cli:
+        command = yolo_command(rnd)
+        print(" ".join(command) if all(" " not in c for c in command) else shlex.join(command))
+    else:
+        print(yaml.safe_dump(rnd.to_dict(), allow_unicode=True, sort_keys=False), end="")
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from yolo_workbook.params import format_diff, load_round
+    from yolo_workbook.runner import round_id_of
+
+    def load(name: str):
+        rid = round_id_of(name) if name.endswith((".yaml", ".yml")) else name
+        return load_round(rid, profile=args.profile, check=False)
+
+    print(format_diff(load(args.old), load(args.new)))
     return 0
 
 
@@ -93,10 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_profile(compare)
     compare.set_defaults(func=_compare)
 
-    show = verbs.add_parser("show", help="print a round as resolved (extends, local, profile)")
-    show.add_argument("round_file")
-    add_profile(show)
-    show.set_defaults(func=_show)
+    check = verbs.add_parser("check", help="lint round files before training (all in params/ by default)")
+    check.add_argument("files", nargs="*", help="round files, e.g. params/r05_augment.yaml")
+    add_profile(check)
+    check.set_defaults(func=_check)
+
+    resolve = verbs.add_parser("resolve", help="print a round as resolved (extends, local, profile)")
+    resolve.add_argument("round_file", help="e.g. params/r05_augment.yaml")
+    add_profile(resolve)
+    resolve.add_argument("--as-cli", action="store_true", help="print the equivalent single `yolo train` line")
+    resolve.set_defaults(func=_resolve)
+
+    diff = verbs.add_parser("diff", help="what changed between two rounds (ids or files)")
+    diff.add_argument("old", help="e.g. r03_merge")
+    diff.add_argument("new", help="e.g. r05_augment")
+    add_profile(diff)
+    diff.set_defaults(func=_diff)
     return parser
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +276,7 @@ def load_round(
     params_dir: Path | None = None,
     use_local: bool = True,
     for_notebook: str = "",
+    check: bool = True,
 ) -> Round:
     """Resolve a round: its ``extends`` chain, then local, profile and injected overlays.
 
@@ -286,6 +288,8 @@ def load_round(
         params_dir (Path | None): Folder holding the round files (default: ``params/``).
         use_local (bool): Overlay ``params/local.yaml`` when it exists.
         for_notebook (str): When given, the round must be one that this notebook runs.
+        check (bool): Run ``yolo-workbook check`` on the round first: every error at once, in one
+            :class:`ParamsError`; warnings are printed.
 
     Returns:
         (Round): The resolved round.
@@ -295,6 +299,13 @@ def load_round(
         1
     """
     base_dir = params_dir or paths.PARAMS_DIR
+    if injected is not None:
+        _refuse_unknown_papermill_parameters(for_notebook or "this notebook")
+    if check:
+        from yolo_workbook.lint import raise_on_errors
+
+        for warning in raise_on_errors(round_id, profile=profile, params_dir=base_dir, use_local=use_local):
+            print(warning, file=sys.stderr)
     chain = round_chain(round_id, base_dir)
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
@@ -385,42 +396,49 @@ def load_round(
     )
 
 
+def _refuse_unknown_papermill_parameters(notebook: str) -> None:
+    """Stop when papermill injected a parameter this notebook does not define (papermill only warns)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import ast
+
+    for source in reversed(shell.history_manager.input_hist_raw):
+        if not source.lstrip().startswith("# Parameters"):
+            continue
+        names = set()
+        for node in ast.parse(source).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        unknown = sorted(names - set(ROUND_KEYS) - {"profile"})
+        if unknown:
+            known = ", ".join(("profile", *ROUND_KEYS))
+            hints = "; ".join(f"{name}: {_suggest(name, ('profile', *ROUND_KEYS))}" for name in unknown)
+            raise ParamsError(
+                f"papermill parameter(s) {', '.join(unknown)} are not parameters of {notebook}; nothing was run",
+                fix=f"{hints} (parameters: {known})",
+            )
+        return
+
+
 def list_rounds(params_dir: Path | None = None) -> list[str]:
     """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
     base = params_dir or paths.PARAMS_DIR
     return sorted(p.stem for p in base.glob("*.yaml") if ROUND_ID.match(p.stem))
 
 
-def lineage_order(round_ids: list[str], *, profile: str = "", params_dir: Path | None = None) -> list[Round]:
-    """Resolve rounds and order them so that every round comes after the rounds it needs.
-
-    A round needs the round it ``extends`` and the round whose weights it starts from.
-    """
-    resolved = {rid: load_round(rid, profile=profile, params_dir=params_dir) for rid in round_ids}
-    ordered: list[Round] = []
-    done: set[str] = set()
-
-    def visit(rid: str, stack: tuple[str, ...]) -> None:
-        if rid in done or rid not in resolved:
-            return
-        if rid in stack:
-            raise ParamsError(f"rounds depend on each other in a cycle: {' -> '.join([*stack, rid])}")
-        rnd = resolved[rid]
-        for need in (rnd.parent, rnd.model_from):
-            visit(need, (*stack, rid))
-        done.add(rid)
-        ordered.append(rnd)
-
-    for rid in sorted(resolved):
-        visit(rid, ())
-    return ordered
-
-
-def save_resolved(rnd: Round, path: Path) -> Path:
-    """Write the resolved round as YAML (atomically: complete or not at all)."""
+def save_resolved(rnd: Round, path: Path, *, command: list[str] | None = None) -> Path:
+    """Write the resolved round as YAML (atomically: complete or not at all), with its command."""
     from yolo_workbook.records import write_atomic
 
-    text = yaml.safe_dump(rnd.to_dict(), allow_unicode=True, sort_keys=False)
+    content = rnd.to_dict()
+    if command:
+        content["command"] = " ".join(command)
+    text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
     return write_atomic(path, text)
 
 
@@ -448,3 +466,89 @@ def describe(rnd: Round) -> str:
     lines.append(f"why       {fmt(rnd.why) or '-'}")
     lines.append(f"expect    {fmt(rnd.expect) or '-'}")
     return "\n".join(lines)
+
+
+def _cli_value(value: Any) -> str:
+    import shlex
+
+    text = str(value) if not isinstance(value, list) else "[" + ",".join(str(v) for v in value) + "]"
+    return text if re.fullmatch(r"[\w.:/\\+-]+", text) else shlex.quote(text)
+
+
+def parent_weights_path(round_id: str, profile: str) -> Path:
+    """Where a round's best weights are once it has run (whether or not it has)."""
+    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
+
+
+def yolo_command(rnd: Round, *, start_weights: str = "") -> list[str]:
+    """The single ``yolo train ...`` command equivalent to this round.
+
+    ``model=`` is the parent round's ``best.pt`` (or the weights file), ``data=`` the dataset's
+    data.yaml (or the combined one the round writes), then the train arguments in file order, then
+    the output folder. Nothing is checked or downloaded.
+    """
+    source = rnd.model_from
+    if not start_weights:
+        is_round = bool(ROUND_ID.match(source)) and not source.endswith((".pt", ".yaml", ".yml"))
+        start_weights = str(parent_weights_path(source, rnd.profile)) if is_round else source
+    data_paths = rnd.data_paths()
+    data = str(rnd.output_dir / "data.yaml") if len(data_paths) > 1 else (str(data_paths[0]) if data_paths else "")
+    args: dict[str, Any] = {"model": start_weights, "data": data, **rnd.train}
+    args.update(project=str(rnd.output_dir), name="train")
+    return ["yolo", "train", *(f"{k}={_cli_value(v)}" for k, v in args.items())]
+
+
+def diff_rounds(old: Round, new: Round) -> list[tuple[str, str, Any, Any]]:
+    """What changed from ``old`` to ``new``: ``(kind, dotted key, old value, new value)``.
+
+    ``kind`` is ``+`` (added), ``-`` (removed) or ``~`` (changed). Sections compared: datasets,
+    data, model, train, predict.
+    """
+
+    def flat(rnd: Round) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for section, values in (
+            ("datasets", rnd.datasets),
+            ("data", {"use": rnd.data_use}),
+            ("model", {"from": rnd.model_from}),
+            ("train", rnd.train),
+            ("predict", rnd.predict),
+        ):
+            out.update({f"{section}.{k}": v for k, v in values.items()})
+        return out
+
+    before, after = flat(old), flat(new)
+    changes: list[tuple[str, str, Any, Any]] = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        if key not in after:
+            changes.append(("-", key, before[key], None))
+        elif key not in before:
+            changes.append(("+", key, None, after[key]))
+        elif before[key] != after[key]:
+            changes.append(("~", key, before[key], after[key]))
+    return changes
+
+
+def format_diff(old: Round, new: Round) -> str:
+    """A readable diff of two resolved rounds, one change per line."""
+    changes = diff_rounds(old, new)
+    head = f"{old.round_id} -> {new.round_id}"
+    if not changes:
+        return f"{head}: no change"
+    lines = [head]
+    for kind, key, before, after in changes:
+        if kind == "~":
+            lines.append(f"  ~ {key}: {before} -> {after}")
+        elif kind == "+":
+            lines.append(f"  + {key}: {after}")
+        else:
+            lines.append(f"  - {key}: {before}")
+    return "\n".join(lines)
+
+
+def changes_from_parent(rnd: Round) -> str:
+    """The diff of a round against the round it extends (for the notebooks)."""
+    if not rnd.parent:
+        return f"{rnd.round_id} extends no round"
+    parent = load_round(rnd.parent, profile=rnd.profile, check=False)
+    return format_diff(parent, rnd)

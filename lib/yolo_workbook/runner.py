@@ -128,7 +128,7 @@ def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
         rid = todo.pop()
         if rid in resolved:
             continue
-        rnd = load_round(rid, profile=profile)
+        rnd = load_round(rid, profile=profile, check=False)  # each round is checked when it runs
         resolved[rid] = rnd
         need = rnd.model_from
         wanted = need in round_ids or not best_weights_of(need, profile).is_file()

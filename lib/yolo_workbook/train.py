@@ -10,7 +10,7 @@ from typing import Any
 
 from yolo_workbook import dataset, metrics, paths
 from yolo_workbook.errors import ParamsError, ParentNotRunError, WeightsError
-from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved
+from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved, yolo_command
 from yolo_workbook.records import archive_previous
 
 # Train arguments that the workbook sets itself, so that every round lands in its own folder.
@@ -161,10 +161,7 @@ def prepare_data(rnd: Round, round_dir: Path) -> Path:
 
 def yolo_train_command(rnd: Round) -> list[str]:
     """The plain ``yolo train ...`` command that runs the same training as this round."""
-    data_yaml = rnd.output_dir / "data.yaml" if len(rnd.data_use) > 1 else rnd.data_paths()[0]
-    args = {"model": resolve_start_weights(rnd), "data": str(data_yaml), **rnd.train}
-    args.update(project=str(rnd.output_dir), name="train")
-    return ["yolo", "train", *(f"{k}={v}" for k, v in args.items())]
+    return yolo_command(rnd, start_weights=resolve_start_weights(rnd))
 
 
 def train_round(rnd: Round) -> TrainResult:
@@ -191,7 +188,7 @@ def train_round(rnd: Round) -> TrainResult:
     round_dir.mkdir(parents=True, exist_ok=True)
     archive_previous(round_dir, ROUND_OUTPUTS)
     data_yaml = prepare_data(rnd, round_dir)
-    save_resolved(rnd, round_dir / "params.resolved.yaml")
+    save_resolved(rnd, round_dir / "params.resolved.yaml", command=yolo_command(rnd, start_weights=weights))
 
     from ultralytics import YOLO
 
