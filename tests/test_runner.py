@@ -128,3 +128,17 @@ def test_cli_resolve_prints_the_resolved_round():
     done = cli("resolve", "params/r07_lr_freeze6.yaml", "--profile", "demo")
     assert done.returncode == 0
     assert "freeze: 6" in done.stdout and "epochs: 4" in done.stdout and "from: r02_freeze_new_data" in done.stdout
+
+
+@pytest.mark.notebook
+def test_unknown_papermill_parameter_stops_the_run(ci_data, outputs, tmp_path):
+    out = tmp_path / "out.ipynb"
+    command = [
+        str(BIN / "papermill"), "notebooks/02_base_train.ipynb", str(out),
+        "-f", "params/r01_base.yaml", "-p", "profile", "ci", "-p", "epochz", "3",
+    ]  # fmt: skip
+    env = {**__import__("os").environ, "YOLO_WORKBOOK_OUTPUTS": str(outputs)}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode != 0
+    assert "epochz are not parameters of 02_base_train" in done.stderr
+    assert not (outputs / "ci" / "r01_base" / "train").exists()  # stopped before training

@@ -131,6 +131,7 @@ def build_record(
         "why": rnd.why,
         "expect": rnd.expect,
     }
+    record["params_diff"] = _params_diff(rnd)
     if has_metrics:
         record["overall"] = {
             "precision": float(det.box.mp),
@@ -139,7 +140,33 @@ def build_record(
             "mAP50-95": float(det.box.map),
         }
         record["per_class"] = _per_class(det, names)
+        train_boxes = _train_boxes(data_yaml, names)
+        total = sum(train_boxes.values()) or 1
+        for name, entry in record["per_class"].items():
+            entry["train_boxes"] = train_boxes.get(name, 0)
+            entry["train_share"] = round(train_boxes.get(name, 0) / total, 4)
     return record
+
+
+def _train_boxes(data_yaml: Path, names: list[str]) -> dict[str, int]:
+    try:
+        train = dataset.count_dataset(data_yaml)["splits"].get("train", {})
+    except Exception:  # a record is still written when the data cannot be counted again
+        return {}
+    return {name: train.get("per_class", {}).get(name, {}).get("boxes", 0) for name in names}
+
+
+def _params_diff(rnd: Round) -> list[dict[str, Any]]:
+    """The resolved params' changes against the round this one extends (same profile)."""
+    from yolo_workbook.params import diff_rounds, load_round
+
+    if not rnd.parent:
+        return []
+    try:
+        parent = load_round(rnd.parent, profile=rnd.profile, check=False)
+    except Exception:
+        return []
+    return [{"change": kind, "key": key, "old": old, "new": new} for kind, key, old, new in diff_rounds(parent, rnd)]
 
 
 def write_record(record: dict[str, Any], path: Path) -> Path:

@@ -7,9 +7,19 @@ from typing import Any
 from yolo_workbook import metrics, paths
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot, with a font that draws Hangul registered first."""
+    import matplotlib.pyplot as plt
+
+    from yolo_workbook.fonts import setup_matplotlib
+
+    setup_matplotlib()
+    return plt
+
+
 def class_balance(counts_by_dataset: dict[str, dict[str, Any]]) -> Any:
     """Grouped bars of boxes per class and split, one panel per dataset."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     usable = {k: v for k, v in counts_by_dataset.items() if "splits" in v}
     fig, axes = plt.subplots(1, max(1, len(usable)), figsize=(5 * max(1, len(usable)), 3.2), squeeze=False)
@@ -29,7 +39,7 @@ def class_balance(counts_by_dataset: dict[str, dict[str, Any]]) -> Any:
 
 def per_class_ap(records: list[dict[str, Any]], *, key: str = "AP50") -> Any:
     """Grouped bars: per-class AP of each round (classes absent from val are left out)."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     usable = [r for r in records if r.get("per_class")]
     names: list[str] = []
@@ -50,27 +60,58 @@ def per_class_ap(records: list[dict[str, Any]], *, key: str = "AP50") -> Any:
 
 
 def training_curves(records: list[dict[str, Any]], *, profile: str) -> Any:
-    """mAP50-95 and validation class loss by epoch, several rounds overlaid."""
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    """Losses and mAP by epoch from each round's ``results.csv``, several rounds overlaid."""
+    plt = _pyplot()
+    panels = [
+        ("train/box_loss", "train box loss"),
+        ("train/cls_loss", "train class loss"),
+        ("val/cls_loss", "val class loss"),
+        ("metrics/mAP50-95(B)", "val mAP50-95"),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(14, 3.2))
     for record in records:
         rows = metrics.read_results_csv(paths.round_dir(record["round_id"], profile) / "train" / "results.csv")
         if not rows:
             continue
         epochs = [row["epoch"] for row in rows]
-        left.plot(epochs, [row.get("metrics/mAP50-95(B)", 0) for row in rows], label=record["round_id"])
-        right.plot(epochs, [row.get("val/cls_loss", 0) for row in rows], label=record["round_id"])
-    left.set(xlabel="epoch", ylabel="mAP50-95", title="validation mAP50-95")
-    right.set(xlabel="epoch", ylabel="val/cls_loss", title="validation class loss")
-    left.legend(fontsize="small")
+        for ax, (column, _) in zip(axes, panels, strict=True):
+            ax.plot(epochs, [row.get(column, float("nan")) for row in rows], marker=".", label=record["round_id"])
+    for ax, (_, title) in zip(axes, panels, strict=True):
+        ax.set(xlabel="epoch", title=title)
+    axes[-1].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def round_vs_parent(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+    """Per-class AP50 of a round beside its parent's, each bar labelled with the change."""
+    plt = _pyplot()
+    names = list(record.get("per_class") or {})
+    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(names)), 3))
+    runs = [r for r in (parent, record) if r and r.get("per_class")]
+    width = 0.8 / max(1, len(runs))
+    for i, run in enumerate(runs):
+        values = [(run["per_class"].get(n) or {}).get("AP50") or 0 for n in names]
+        bars = ax.bar([x + i * width for x in range(len(names))], values, width, label=run["round_id"])
+        if run is record and parent and parent.get("per_class"):
+            for bar, name in zip(bars, names, strict=True):
+                before = (parent["per_class"].get(name) or {}).get("AP50")
+                now = (record["per_class"].get(name) or {}).get("AP50")
+                if before is not None and now is not None:
+                    ax.annotate(f"{now - before:+.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                                ha="center", va="bottom", fontsize=8)
+    ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(names))], names)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("AP50")
+    ax.set_title(f"{record['round_id']}: per-class AP50" + (f" vs {parent['round_id']}" if parent else ""))
+    ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def counts_over_time(frames: list[dict[str, Any]]) -> Any:
     """Detections per class over the frames of a prediction run."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     names = sorted({d["class"] for f in frames for d in f["detections"]})
     fig, ax = plt.subplots(figsize=(8, 3))
@@ -91,7 +132,7 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
     from pathlib import Path
 
     import cv2
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     with_detections = [f for f in frames if f["detections"]] or frames
     step = max(1, len(with_detections) // count)
