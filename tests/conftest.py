@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from yolo_workbook import paths
 from yolo_workbook.demo_data import write_demo_data
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from yolo_workbook import dataset
 from yolo_workbook.errors import DatasetError
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import yaml
+
 from yolo_workbook.dataset import count_dataset
 from yolo_workbook.demo_data import CLASS_NAMES, write_demo_data
 

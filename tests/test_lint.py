@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli, write
+
 from yolo_workbook import lint, params
 
 BASE = """round_id: r01_base

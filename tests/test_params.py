@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import write
+
 from yolo_workbook import params
 from yolo_workbook.errors import ParamsError
 

@@ -6,6 +6,7 @@ import json
 
 import jsonschema
 import pytest
+
 from yolo_workbook import params, predict
 from yolo_workbook.errors import PredictError
 

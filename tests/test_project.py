@@ -11,6 +11,7 @@ import pytest
 import tomllib
 import yaml
 from conftest import ROOT
+
 from yolo_workbook.params import NOTEBOOKS, ROUND_KEYS
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

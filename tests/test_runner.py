@@ -9,6 +9,7 @@ import jsonschema
 import nbformat
 import pytest
 from conftest import BIN, ROOT, cli
+
 from yolo_workbook import metrics, params
 from yolo_workbook.runner import pipeline_order
 
@@ -49,6 +50,12 @@ def test_every_round_runs_and_writes_valid_records(ci_pipeline):
         assert record["parent"] == rnd.parent and record["model_from"] == rnd.model_from
         assert (profile_dir / rid / "train" / "weights" / "best.pt").is_file()
         assert (profile_dir / rid / "params.resolved.yaml").is_file()
+        assert "command: yolo train model=" in (profile_dir / rid / "params.resolved.yaml").read_text()
+        if rnd.parent:
+            expected = params.diff_rounds(params.load_round(rnd.parent, profile="ci", check=False), rnd)
+            assert [(c["change"], c["key"]) for c in record["params_diff"]] == [(k, key) for k, key, _, _ in expected]
+        shares = [c["train_share"] for c in record["per_class"].values()]
+        assert sum(shares) == pytest.approx(1.0, abs=1e-3)
     r03 = json.loads((profile_dir / "r03_merge" / "metrics.json").read_text())
     assert r03["start_weights"].endswith("ci/r02_freeze_new_data/train/weights/best.pt")
     combined = (profile_dir / "r03_merge" / "data.yaml").read_text()

@@ -7,6 +7,7 @@ import time
 import jsonschema
 import pytest
 from conftest import write
+
 from yolo_workbook import metrics, params, train
 from yolo_workbook.errors import ParamsError, ParentNotRunError, WeightsError
 

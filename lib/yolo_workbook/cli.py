@@ -49,9 +49,21 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from yolo_workbook.compare import format_comparison
     from yolo_workbook.metrics import format_leaderboard, load_records
 
-    print(format_leaderboard(load_records(args.profile)))
+    records = load_records(args.profile)
+    print(format_leaderboard(records))
+    if records:
+        print("\n" + format_comparison(records))
+    return 0
+
+
+def _journal(args: argparse.Namespace) -> int:
+    from yolo_workbook.journal import write_journal
+
+    md_path, html_path = write_journal(args.profile)
+    print(f"{md_path}\n{html_path}")
     return 0
 
 
@@ -118,9 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebooks' output")
     pipe.set_defaults(func=_pipeline)
 
-    compare = verbs.add_parser("compare", help="print the leaderboard of finished rounds")
+    compare = verbs.add_parser("compare", help="leaderboard of finished rounds, each with its verdict")
     add_profile(compare)
     compare.set_defaults(func=_compare)
+
+    journal = verbs.add_parser("journal", help="write the lab journal (outputs/<profile>/journal.md and .html)")
+    add_profile(journal)
+    journal.set_defaults(func=_journal)
 
     check = verbs.add_parser("check", help="lint round files before training (all in params/ by default)")
     check.add_argument("files", nargs="*", help="round files, e.g. params/r05_augment.yaml")

@@ -17,7 +17,9 @@ def parent_of(record: dict[str, Any], records: list[dict[str, Any]]) -> dict[str
     return by_id(records).get(record.get("parent") or "")
 
 
-def class_deltas(record: dict[str, Any], parent: dict[str, Any] | None, *, key: str = "AP50") -> dict[str, float | None]:
+def class_deltas(
+    record: dict[str, Any], parent: dict[str, Any] | None, *, key: str = "AP50"
+) -> dict[str, float | None]:
     """Per-class change of ``key`` against the parent (None where either lacks the class in val)."""
     deltas: dict[str, float | None] = {}
     for name, entry in (record.get("per_class") or {}).items():
@@ -29,7 +31,8 @@ def class_deltas(record: dict[str, Any], parent: dict[str, Any] | None, *, key: 
 
 def weakest_class(record: dict[str, Any]) -> dict[str, Any] | None:
     """The class with the lowest AP50 in val, with its share of the training boxes."""
-    present = [(n, c) for n, c in (record.get("per_class") or {}).items() if c.get("in_val") and c.get("AP50") is not None]
+    classes = (record.get("per_class") or {}).items()
+    present = [(n, c) for n, c in classes if c.get("in_val") and c.get("AP50") is not None]
     if not present:
         return None
     name, entry = min(present, key=lambda item: item[1]["AP50"])
@@ -62,6 +65,13 @@ def verdict(record: dict[str, Any], parent: dict[str, Any] | None) -> str:
         share_text = f", {share:.0%} of training boxes" if isinstance(share, (int, float)) else ""
         line += f" | weakest: {weakest['name']} (AP50 {weakest['AP50']:.3f}{share_text})"
     return line
+
+
+def verdict_for(record: dict[str, Any], *, profile: str) -> str:
+    """The verdict of a round against its parent's record on disk (when the parent has run)."""
+    from yolo_workbook.metrics import load_records
+
+    return verdict(record, parent_of(record, load_records(profile)))
 
 
 def format_comparison(records: list[dict[str, Any]]) -> str:

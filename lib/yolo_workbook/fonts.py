@@ -37,9 +37,9 @@ def setup_matplotlib() -> str | None:
     if path is None:
         return None
     font_manager.fontManager.addfont(str(path))
-    families = [f for f in mpl.rcParams["font.sans-serif"] if f != FAMILY]
-    mpl.rcParams["font.family"] = ["sans-serif"]
-    mpl.rcParams["font.sans-serif"] = [families[0] if families else "DejaVu Sans", FAMILY, *families[1:]]
+    # Two explicit families: matplotlib falls back glyph by glyph from the first to the second.
+    latin = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
+    mpl.rcParams["font.family"] = [font_manager.get_font(latin).family_name, FAMILY]
     mpl.rcParams["axes.unicode_minus"] = False
     return FAMILY
 

@@ -24,6 +24,13 @@ def _duration(seconds: float | None) -> str:
     return f"{total // 60}m {total % 60:02d}s"
 
 
+def _run_text(record: dict[str, Any]) -> str:
+    return (
+        f"training {_duration(record.get('train_seconds'))}, {record.get('epochs_run', 0)} of"
+        f" {record.get('epochs_planned', 0)} epochs (best: {record.get('best_epoch')})"
+    )
+
+
 def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
 
@@ -72,17 +79,27 @@ def _class_rows(record: dict[str, Any], parent: dict[str, Any] | None) -> list[l
             rows.append([name, "absent from val", "", "", "", "", "0", _fmt(entry.get("train_share"), 2)])
             continue
         delta = deltas.get(name)
-        rows.append([
-            name,
-            _fmt(entry["AP50"]),
-            f"{delta:+.3f}" if delta is not None else "–",
-            _fmt(entry["AP50-95"]),
-            _fmt(entry["precision"]),
-            _fmt(entry["recall"]),
-            str(entry["instances"]),
-            f"{entry['train_share']:.0%}" if isinstance(entry.get("train_share"), (int, float)) else "–",
-        ])
+        rows.append(
+            [
+                name,
+                _fmt(entry["AP50"]),
+                f"{delta:+.3f}" if delta is not None else "–",
+                _fmt(entry["AP50-95"]),
+                _fmt(entry["precision"]),
+                _fmt(entry["recall"]),
+                str(entry["instances"]),
+                f"{entry['train_share']:.0%}" if isinstance(entry.get("train_share"), (int, float)) else "–",
+            ]
+        )
     return rows
+
+
+def _prediction_text(summary: dict[str, Any]) -> str:
+    counts = ", ".join(f"{n}: {c['detections']} in {c['frames_with']} frames" for n, c in summary["per_class"].items())
+    return (
+        f"weights of {summary.get('model_from')}, {summary['frames']} frames at {summary.get('frames_per_second')}"
+        f" frames/s; {counts or 'no detections'}"
+    )
 
 
 CLASS_HEADER = ["class", "AP50", "Δ AP50 vs parent", "AP50-95", "P", "R", "val instances", "train share"]
@@ -111,14 +128,17 @@ def build(profile: str) -> dict[str, Any]:
         rid = record["round_id"]
         if record.get("per_class"):
             figures[f"{rid}_classes.png"] = _png(plots.round_vs_parent(record, parent))
-            figures[f"{rid}_curves.png"] = _png(plots.training_curves([r for r in (parent, record) if r], profile=profile))
-        entries.append({
-            "record": record,
-            "parent": parent,
-            "verdict": compare.verdict(record, parent),
-            "changes": _diff_lines(record),
-            "classes": _class_rows(record, parent),
-        })
+            pair = [r for r in (parent, record) if r]
+            figures[f"{rid}_curves.png"] = _png(plots.training_curves(pair, profile=profile))
+        entries.append(
+            {
+                "record": record,
+                "parent": parent,
+                "verdict": compare.verdict(record, parent),
+                "changes": _diff_lines(record),
+                "classes": _class_rows(record, parent),
+            }
+        )
     usable = [r for r in records if r.get("per_class")]
     if usable:
         figures["overview_classes.png"] = _png(plots.per_class_ap(usable))
@@ -167,8 +187,7 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             "",
             f"**{entry['verdict']}**",
             "",
-            f"- notebook `{record['notebook']}`, status **{record['status']}**, training {_duration(record.get('train_seconds'))},"
-            f" {record.get('epochs_run', 0)} of {record.get('epochs_planned', 0)} epochs (best: {record.get('best_epoch')})",
+            f"- notebook `{record['notebook']}`, status **{record['status']}**, {_run_text(record)}",
             f"- started from `{record.get('model_from')}`, data {' + '.join(record.get('data', {}).get('use', []))}",
             f"- why: {record.get('why') or '–'}".replace("\n", " "),
             f"- expect: {record.get('expect') or '–'}".replace("\n", " "),
@@ -185,12 +204,7 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
                 out += ["", f"![{name}]({figure_dir}/{name})"]
     if journal["predictions"]:
         out += ["", "## Predictions", ""]
-        for summary in journal["predictions"]:
-            counts = ", ".join(f"{n}: {c['detections']} in {c['frames_with']} frames" for n, c in summary["per_class"].items())
-            out.append(
-                f"- **{summary['round_id']}**: weights of {summary.get('model_from')}, {summary['frames']} frames"
-                f" at {summary.get('frames_per_second')} frames/s; {counts or 'no detections'}"
-            )
+        out += [f"- **{summary['round_id']}**: {_prediction_text(summary)}" for summary in journal["predictions"]]
     return "\n".join(out) + "\n"
 
 
@@ -207,7 +221,8 @@ def to_html(journal: dict[str, Any]) -> str:
 
     body = [
         f"<h1>Lab journal · profile {esc(journal['profile'])}</h1>",
-        f"<p class=meta>Written by yolo-workbook on {esc(journal['written'])} from {len(journal['entries'])} round(s).</p>",
+        f"<p class=meta>Written by yolo-workbook on {esc(journal['written'])}"
+        f" from {len(journal['entries'])} round(s).</p>",
         "<h2>Lineage</h2><ul class=lineage>",
     ]
     for depth, text in journal["lineage"]:
@@ -225,9 +240,8 @@ def to_html(journal: dict[str, Any]) -> str:
         body += [
             f'<section id="{esc(rid)}"><h2>{esc(rid)}</h2>',
             f"<p class=verdict>{esc(entry['verdict'])}</p><dl>",
-            f"<dt>run</dt><dd>notebook {esc(record['notebook'])}, status <b>{esc(record['status'])}</b>, training"
-            f" {_duration(record.get('train_seconds'))}, {record.get('epochs_run', 0)} of"
-            f" {record.get('epochs_planned', 0)} epochs (best: {esc(record.get('best_epoch'))})</dd>",
+            f"<dt>run</dt><dd>notebook {esc(record['notebook'])}, status <b>{esc(record['status'])}</b>,"
+            f" {esc(_run_text(record))}</dd>",
             f"<dt>started from</dt><dd>{esc(record.get('model_from'))}, data"
             f" {esc(' + '.join(record.get('data', {}).get('use', [])))}</dd>",
             f"<dt>why</dt><dd>{esc(record.get('why') or '–')}</dd>",
@@ -248,12 +262,7 @@ def to_html(journal: dict[str, Any]) -> str:
     if journal["predictions"]:
         body.append("<h2>Predictions</h2><ul>")
         for summary in journal["predictions"]:
-            counts = ", ".join(f"{n}: {c['detections']} in {c['frames_with']} frames" for n, c in summary["per_class"].items())
-            body.append(
-                f"<li><b>{esc(summary['round_id'])}</b>: weights of {esc(summary.get('model_from'))},"
-                f" {summary['frames']} frames at {esc(summary.get('frames_per_second'))} frames/s;"
-                f" {esc(counts or 'no detections')}</li>"
-            )
+            body.append(f"<li><b>{esc(summary['round_id'])}</b>: {esc(_prediction_text(summary))}</li>")
         body.append("</ul>")
     text = "\n".join(body)
     non_ascii = "".join(sorted({ch for ch in html.unescape(text) if ord(ch) > 127}))

@@ -98,8 +98,13 @@ def round_vs_parent(record: dict[str, Any], parent: dict[str, Any] | None) -> An
                 before = (parent["per_class"].get(name) or {}).get("AP50")
                 now = (record["per_class"].get(name) or {}).get("AP50")
                 if before is not None and now is not None:
-                    ax.annotate(f"{now - before:+.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                                ha="center", va="bottom", fontsize=8)
+                    ax.annotate(
+                        f"{now - before:+.2f}",
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center",
+                        va="bottom",
+                        fontsize=8,
+                    )
     ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(names))], names)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("AP50")
@@ -132,6 +137,7 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
     from pathlib import Path
 
     import cv2
+
     plt = _pyplot()
 
     with_detections = [f for f in frames if f["detections"]] or frames

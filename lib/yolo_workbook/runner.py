@@ -162,6 +162,7 @@ def run_pipeline(round_ids: list[str] | None = None, *, profile: str = "", log_o
         try:
             executed = run_round(rnd.round_id, profile=profile, log_output=log_output)
             outcomes.append(RunOutcome(rnd.round_id, "ok", time.time() - started, notebook=executed))
+            refresh_journal(profile)
         except Exception as exc:  # a failed round must not stop the independent ones
             first = str(exc).strip().splitlines()
             message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)
@@ -170,6 +171,16 @@ def run_pipeline(round_ids: list[str] | None = None, *, profile: str = "", log_o
             outcomes.append(RunOutcome(rnd.round_id, "failed", time.time() - started, message[:300]))
             broken.add(rnd.round_id)
     return outcomes
+
+
+def refresh_journal(profile: str) -> None:
+    """Rewrite the lab journal after a round; a failure here never stops the pipeline."""
+    from yolo_workbook.journal import write_journal
+
+    try:
+        write_journal(profile)
+    except Exception as exc:  # the journal is a report: never let it cost a round
+        print(f"warning: the journal could not be refreshed: {exc}", file=sys.stderr)
 
 
 def format_outcomes(outcomes: list[RunOutcome]) -> str:

@@ -1,0 +1,101 @@
+"""journal: the story of the rounds, with numbers that match results.csv and ultralytics' validation."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import warnings
+
+import pytest
+import yaml
+
+from yolo_workbook import dataset, metrics, plots
+from yolo_workbook.fonts import setup_matplotlib
+
+HANGUL = ["학생", "책상", "시태"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_pipeline_writes_a_self_contained_journal(ci_pipeline):
+    folder = ci_pipeline / "ci"
+    page = (folder / "journal.html").read_text(encoding="utf-8")
+    markdown = (folder / "journal.md").read_text(encoding="utf-8")
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("r0*/metrics.json"))]
+    assert len(records) == 7
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from the network
+    assert page.count("data:image/png;base64,") >= 1 + 2 * len(records)
+    for record in records:
+        rid = record["round_id"]
+        assert f"<h2>{rid}</h2>" in page and f"## {rid}" in markdown
+        assert f"mAP50-95 {record['overall']['mAP50-95']:.3f}" in markdown
+        for change in record["params_diff"]:
+            assert change["key"] in markdown
+    assert "r02_freeze_new_data's best weights → **r03_merge**" in markdown
+    assert "데이터 증강" in page  # the user's own words, in Korean
+    assert "## Predictions" in markdown and "p01_video" in markdown
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_journal_font_subset_covers_every_hangul_character(ci_pipeline):
+    from fontTools.ttLib import TTFont
+
+    page = (ci_pipeline / "ci" / "journal.html").read_text(encoding="utf-8")
+    font = re.search(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", page).group(1)
+    cmap = TTFont(io.BytesIO(base64.b64decode(font))).getBestCmap()
+    hangul = {ch for ch in page if "\uac00" <= ch <= "\ud7a3"}
+    assert hangul and all(ord(ch) in cmap for ch in hangul)
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("round_id", ["r01_base", "r03_merge"])
+def test_recorded_numbers_match_results_csv_and_a_fresh_validation(ci_pipeline, round_id, monkeypatch):
+    from ultralytics import YOLO
+
+    monkeypatch.setenv("YOLO_WORKBOOK_OUTPUTS", str(ci_pipeline))
+    folder = ci_pipeline / "ci" / round_id
+    record = json.loads((folder / "metrics.json").read_text())
+    rows = metrics.read_results_csv(folder / "train" / "results.csv")
+    assert record["epochs_run"] == len(rows)
+    assert record["best_epoch"] == int(max(rows, key=lambda r: r["metrics/mAP50-95(B)"])["epoch"])
+    args = yaml.safe_load((folder / "train" / "args.yaml").read_text())
+    fresh = YOLO(str(folder / "train" / "weights" / "best.pt")).val(
+        data=record["data"]["data_yaml"], imgsz=args["imgsz"], batch=args["batch"], workers=0, plots=False,
+        project=str(folder / "revalidation"), name="val", verbose=False,
+    )  # fmt: skip
+    assert record["overall"]["mAP50-95"] == pytest.approx(float(fresh.box.map), abs=1e-6)
+    assert record["overall"]["mAP50"] == pytest.approx(float(fresh.box.map50), abs=1e-6)
+    present = [int(i) for i in fresh.ap_class_index]
+    for cid, name in enumerate(record["data"]["names"]):
+        entry = record["per_class"][name]
+        assert entry["in_val"] == (cid in present)
+        if cid in present:
+            assert entry["AP50"] == pytest.approx(float(fresh.box.ap50[present.index(cid)]), abs=1e-6)
+        else:
+            assert entry["AP50"] is None  # never ultralytics' filled-in overall mAP
+
+
+def test_hangul_class_names_render_without_missing_glyphs(tmp_path, ci_data):
+    data_yaml = tmp_path / "data.yaml"
+    source = yaml.safe_load(ci_data["first"].read_text())
+    source.update(path=str(ci_data["first"].parent), train="train/images", val="valid/images", test="test/images")
+    source["names"] = HANGUL
+    data_yaml.write_text(yaml.safe_dump(source, allow_unicode=True), encoding="utf-8")
+    counts = dataset.count_dataset(data_yaml)
+    record = {
+        "round_id": "r01_base",
+        "per_class": {n: {"in_val": True, "AP50": 0.5 + i / 10, "AP50-95": 0.3} for i, n in enumerate(HANGUL)},
+    }
+    assert setup_matplotlib() == "NanumGothic"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing.*")
+        for fig in (
+            plots.class_balance({"교실": counts}),
+            plots.per_class_ap([record]),
+            plots.round_vs_parent(record, None),
+        ):
+            fig.savefig(io.BytesIO(), format="png")
