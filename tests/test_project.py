@@ -12,7 +12,7 @@ import tomllib
 import yaml
 from conftest import ROOT
 
-from yolo_workbook.params import NOTEBOOKS, ROUND_KEYS
+from yolo_workbook.params import NOTEBOOK_PARAMETERS, NOTEBOOKS, ROUND_KEYS
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
@@ -91,7 +91,7 @@ def test_notebooks_are_thin_tagged_and_without_outputs(name):
         assert isinstance(node, ast.AnnAssign), ast.dump(node)
         ast.literal_eval(node.value)
         declared.add(node.target.id)
-    assert declared == set(ROUND_KEYS) | {"profile"}
+    assert declared == set(ROUND_KEYS) | set(NOTEBOOK_PARAMETERS)
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in code)
     for cell in code:
         body = ast.parse(cell.source)

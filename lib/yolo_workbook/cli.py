@@ -35,15 +35,17 @@ def _demo_data(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from yolo_workbook.runner import round_id_of, run_round
 
-    executed = run_round(round_id_of(args.round_file), profile=args.profile, log_output=not args.quiet)
-    print(f"done: {executed}")
+    executed = run_round(
+        round_id_of(args.round_file), profile=args.profile, log_output=not args.quiet, force=args.force
+    )
+    print(f"done: {executed}" if executed else "done: up to date")
     return 0
 
 
 def _pipeline(args: argparse.Namespace) -> int:
     from yolo_workbook.runner import format_outcomes, run_pipeline
 
-    outcomes = run_pipeline(args.rounds or None, profile=args.profile, log_output=not args.quiet)
+    outcomes = run_pipeline(args.rounds or None, profile=args.profile, log_output=not args.quiet, force=args.force)
     print("\n" + format_outcomes(outcomes))
     return 0 if all(o.status == "ok" for o in outcomes) else 1
 
@@ -122,12 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("round_file", help="e.g. params/r01_base.yaml")
     add_profile(run)
     run.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebook's output")
+    run.add_argument("--force", action="store_true", help="train a finished round again (old results kept)")
     run.set_defaults(func=_run)
 
     pipe = verbs.add_parser("pipeline", help="run rounds in lineage order (all by default)")
     pipe.add_argument("rounds", nargs="*", help="round ids to run (their parents run first when needed)")
     add_profile(pipe)
     pipe.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebooks' output")
+    pipe.add_argument("--force", action="store_true", help="train finished rounds again (old results kept)")
     pipe.set_defaults(func=_pipeline)
 
     compare = verbs.add_parser("compare", help="leaderboard of finished rounds, each with its verdict")

@@ -39,3 +39,7 @@ class PredictError(WorkbookError):
 
 class RoundFailedError(WorkbookError):
     """A round's notebook raised an error; its executed notebook shows where."""
+
+
+class RoundChangedError(WorkbookError):
+    """A finished round would be trained again with other inputs (needs ``--force``)."""

@@ -486,7 +486,7 @@ def check_rounds(
 
     Returns every problem found, errors and warnings, in file order; nothing is raised.
     """
-    base = params_dir or paths.PARAMS_DIR
+    base = params_dir or paths.params_dir()
     targets = [Path(f) for f in files] if files else [base / f"{rid}.yaml" for rid in list_rounds(base)]
     problems: list[Problem] = []
     if profile:
@@ -563,7 +563,7 @@ def raise_on_errors(
 
     Returns the warnings (the caller prints them).
     """
-    base = params_dir or paths.PARAMS_DIR
+    base = params_dir or paths.params_dir()
     problems = check_rounds([base / f"{rnd_id}.yaml"], profile=profile, params_dir=base, use_local=use_local)
     errors = [p for p in problems if p.level == "error"]
     if errors:

@@ -130,6 +130,8 @@ def build_record(
         "git_commit": git_commit(),
         "why": rnd.why,
         "expect": rnd.expect,
+        "inputs": {},
+        "resumed": False,
     }
     record["params_diff"] = _params_diff(rnd)
     if has_metrics:

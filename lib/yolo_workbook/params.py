@@ -43,6 +43,8 @@ ROUND_KEYS = (
     "train",
     "predict",
 )
+# Notebook parameters that are not round keys: the profile to overlay, and force (train again).
+NOTEBOOK_PARAMETERS = ("profile", "force")
 # Keys that belong to one file and are never inherited through ``extends``.
 OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
 SECTION_KEYS = {"data": ("use",), "model": ("from",)}
@@ -195,7 +197,7 @@ def _record_origin(origin: dict[str, str], layer: dict[str, Any], file: str) -> 
 def round_file(round_id: str, params_dir: Path | None = None) -> Path:
     """Return ``params/<round_id>.yaml`` after checking that the id is a safe name."""
     paths.check_safe_id(round_id, what="round id")
-    return (params_dir or paths.PARAMS_DIR) / f"{round_id}.yaml"
+    return (params_dir or paths.params_dir()) / f"{round_id}.yaml"
 
 
 def read_round_file(round_id: str, params_dir: Path | None = None) -> dict[str, Any]:
@@ -244,7 +246,7 @@ def round_chain(round_id: str, params_dir: Path | None = None) -> list[tuple[str
 def read_profile(profile: str, params_dir: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Read ``params/profiles/<profile>.yaml`` and check its shape."""
     paths.check_safe_id(profile, what="profile")
-    base = params_dir or paths.PARAMS_DIR
+    base = params_dir or paths.params_dir()
     path = base / "profiles" / f"{profile}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in (base / "profiles").glob("*.yaml"))
@@ -298,7 +300,7 @@ def load_round(
         >>> load_round("r01_base", profile="ci").train["epochs"]  # doctest: +SKIP
         1
     """
-    base_dir = params_dir or paths.PARAMS_DIR
+    base_dir = params_dir or paths.params_dir()
     if injected is not None:
         _refuse_unknown_papermill_parameters(for_notebook or "this notebook")
     if check:
@@ -414,10 +416,11 @@ def _refuse_unknown_papermill_parameters(notebook: str) -> None:
         for node in ast.parse(source).body:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
-        unknown = sorted(names - set(ROUND_KEYS) - {"profile"})
+        known_names = (*NOTEBOOK_PARAMETERS, *ROUND_KEYS)
+        unknown = sorted(names - set(known_names))
         if unknown:
-            known = ", ".join(("profile", *ROUND_KEYS))
-            hints = "; ".join(f"{name}: {_suggest(name, ('profile', *ROUND_KEYS))}" for name in unknown)
+            known = ", ".join(known_names)
+            hints = "; ".join(f"{name}: {_suggest(name, known_names)}" for name in unknown)
             raise ParamsError(
                 f"papermill parameter(s) {', '.join(unknown)} are not parameters of {notebook}; nothing was run",
                 fix=f"{hints} (parameters: {known})",
@@ -427,7 +430,7 @@ def _refuse_unknown_papermill_parameters(notebook: str) -> None:
 
 def list_rounds(params_dir: Path | None = None) -> list[str]:
     """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
-    base = params_dir or paths.PARAMS_DIR
+    base = params_dir or paths.params_dir()
     return sorted(p.stem for p in base.glob("*.yaml") if ROUND_ID.match(p.stem))
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from yolo_workbook.errors import ParamsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PARAMS_DIR = PROJECT_ROOT / "params"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 # A run id becomes a folder name under outputs/: keep it to one safe path component.
@@ -25,6 +24,12 @@ def outputs_root() -> Path:
     """Return the outputs folder: ``$YOLO_WORKBOOK_OUTPUTS`` if set, else ``<project>/outputs``."""
     override = os.environ.get("YOLO_WORKBOOK_OUTPUTS")
     return Path(override).resolve() if override else PROJECT_ROOT / "outputs"
+
+
+def params_dir() -> Path:
+    """The round files' folder: ``$YOLO_WORKBOOK_PARAMS`` if set, else ``<project>/params``."""
+    override = os.environ.get("YOLO_WORKBOOK_PARAMS")
+    return Path(override).resolve() if override else PROJECT_ROOT / "params"
 
 
 def check_safe_id(value: str, *, what: str) -> str:

@@ -11,7 +11,10 @@ from yolo_workbook import paths
 from yolo_workbook.errors import ParamsError, RoundFailedError, WorkbookError
 from yolo_workbook.params import NOTEBOOKS, Round, list_rounds, load_round, read_round_file
 from yolo_workbook.records import archive_previous
-from yolo_workbook.train import best_weights_of, check_data, is_round_reference, resolve_start_weights
+from yolo_workbook.rerun import round_inputs
+from yolo_workbook.train import best_weights_of, check_data, check_rerun, is_round_reference, resolve_start_weights
+
+TRAINING_NOTEBOOKS = ("02_base_train", "03_finetune", "04_tune_round")
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}
@@ -41,39 +44,48 @@ def round_id_of(path: str | Path) -> str:
     if file.suffix not in (".yaml", ".yml"):
         raise ParamsError(f"{file}: a round file ends in .yaml", fix="e.g. params/r01_base.yaml")
     resolved = file.resolve() if file.is_absolute() else (Path.cwd() / file).resolve()
-    if resolved.parent != paths.PARAMS_DIR.resolve():
+    if resolved.parent != paths.params_dir().resolve():
         raise ParamsError(
-            f"{file}: round files live in {paths.PARAMS_DIR}", fix=f"move it there, e.g. params/{file.name}"
+            f"{file}: round files live in {paths.params_dir()}", fix=f"move it there, e.g. params/{file.name}"
         )
     return file.stem
 
 
-def run_round(round_id: str, *, profile: str = "", log_output: bool = True) -> Path:
+def run_round(round_id: str, *, profile: str = "", log_output: bool = True, force: bool = False) -> Path | None:
     """Execute a round's notebook with papermill into ``outputs/<profile>/<round_id>/``.
 
-    The round is resolved and its parent weights are checked before any kernel starts, so a
-    typo or a missing parent fails in a second. Earlier results move to ``history/``.
+    The round is checked (lint, data, parent weights, rerun state) before any kernel starts, so
+    a typo or a missing parent fails in a second. A finished round with unchanged inputs is up to
+    date and does not run; one with changed inputs is refused unless ``force``; an interrupted one
+    resumes. Earlier results move to ``history/``.
 
     Args:
         round_id (str): The round's file stem in ``params/``.
         profile (str): Profile to overlay (``""`` for none).
         log_output (bool): Echo the notebook's output (training progress) to this terminal.
+        force (bool): Train a finished round again (its old results are kept in ``history/``).
 
     Returns:
-        (Path): The executed notebook.
+        (Path | None): The executed notebook, or None when the round was up to date.
     """
     import papermill
 
     rnd = load_round(round_id, profile=profile)
-    if rnd.notebook != "05_predict_json":
-        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
-    if is_round_reference(rnd.model_from):
-        resolve_start_weights(rnd)  # raises ParentNotRunError naming the parent
-    parameters = dict(read_round_file(round_id))
-    parameters["profile"] = profile
     out_dir = rnd.output_dir
+    if rnd.notebook in TRAINING_NOTEBOOKS:
+        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
+        weights = resolve_start_weights(rnd)  # raises ParentNotRunError naming the parent
+        state = check_rerun(rnd, round_inputs(rnd, weights), force=force)
+        if state.state == "up-to-date":
+            return None
+        archive_previous(out_dir, [f"{rnd.notebook}.ipynb"])  # train/ stays: it may be resumed
+    else:
+        if is_round_reference(rnd.model_from):
+            resolve_start_weights(rnd)
+        archive_previous(out_dir)
+    parameters = dict(read_round_file(round_id))
+    parameters.update(profile=profile, force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    archive_previous(out_dir)
     executed = out_dir / f"{rnd.notebook}.ipynb"
     print(f"== {round_id} ({rnd.notebook}, profile {profile or 'none'}) -> {executed}", flush=True)
     try:
@@ -137,13 +149,18 @@ def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
     return list(resolved.values())
 
 
-def run_pipeline(round_ids: list[str] | None = None, *, profile: str = "", log_output: bool = True) -> list[RunOutcome]:
+def run_pipeline(
+    round_ids: list[str] | None = None, *, profile: str = "", log_output: bool = True, force: bool = False
+) -> list[RunOutcome]:
     """Run rounds in lineage order; a failure skips only the rounds that depend on it.
 
     Args:
         round_ids (list[str] | None): Rounds to run (with the parents they need); all when None.
         profile (str): Profile to overlay.
         log_output (bool): Echo notebook output.
+
+    Returns:
+        force (bool): Train finished rounds again (old results are kept in ``history/``).
 
     Returns:
         (list[RunOutcome]): One outcome per round, in the order they ran.
@@ -160,9 +177,11 @@ def run_pipeline(round_ids: list[str] | None = None, *, profile: str = "", log_o
             continue
         started = time.time()
         try:
-            executed = run_round(rnd.round_id, profile=profile, log_output=log_output)
-            outcomes.append(RunOutcome(rnd.round_id, "ok", time.time() - started, notebook=executed))
-            refresh_journal(profile)
+            executed = run_round(rnd.round_id, profile=profile, log_output=log_output, force=force)
+            status, note = ("ok", "") if executed else ("ok", "up to date: nothing to run")
+            outcomes.append(RunOutcome(rnd.round_id, status, time.time() - started, note, executed))
+            if executed:
+                refresh_journal(profile)
         except Exception as exc:  # a failed round must not stop the independent ones
             first = str(exc).strip().splitlines()
             message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import dataset, metrics, paths
-from yolo_workbook.errors import ParamsError, ParentNotRunError, WeightsError
+from yolo_workbook import dataset, metrics, paths, rerun
+from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
 from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved, yolo_command
 from yolo_workbook.records import archive_previous
 
@@ -164,13 +164,17 @@ def yolo_train_command(rnd: Round) -> list[str]:
     return yolo_command(rnd, start_weights=resolve_start_weights(rnd))
 
 
-def train_round(rnd: Round) -> TrainResult:
+def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
     """Train one round into ``outputs/<profile>/<round_id>/`` and write its ``metrics.json``.
 
-    Earlier results of the same round are moved to ``history/<timestamp>/`` first, never deleted.
+    Running a round again is safe: a finished round with the same params, starting weights and
+    data is up to date (nothing runs); one whose inputs changed is refused unless ``force``; an
+    interrupted one resumes from its own ``last.pt``. Earlier results move to
+    ``history/<timestamp>/``, never deleted. Until training ends, the record says ``interrupted``.
 
     Args:
         rnd (Round): The resolved round (see :func:`yolo_workbook.params.load_round`).
+        force (bool): Train again even when the round finished with other inputs (or is up to date).
 
     Returns:
         (TrainResult): Paths of what was written, and the metrics record.
@@ -185,36 +189,82 @@ def train_round(rnd: Round) -> TrainResult:
     check_data(rnd)
     weights = resolve_start_weights(rnd)
     round_dir = rnd.output_dir
+    best, metrics_path = round_dir / "train" / "weights" / "best.pt", round_dir / "metrics.json"
+    inputs = rerun.round_inputs(rnd, weights)
+    state = check_rerun(rnd, inputs, force=force)
+    if state.state == "up-to-date":
+        return TrainResult(round_dir, best, metrics_path, state.record or {})
+    resume_from = state.last_weights if state.state == "resume" and not force else None
     round_dir.mkdir(parents=True, exist_ok=True)
-    archive_previous(round_dir, ROUND_OUTPUTS)
+    earlier_seconds = 0.0
+    if resume_from:
+        rows = metrics.read_results_csv(round_dir / "train" / "results.csv")
+        earlier_seconds = rows[-1].get("time", 0.0) if rows else 0.0
+        print(f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)")
+    else:
+        archive_previous(round_dir, ROUND_OUTPUTS)
     data_yaml = prepare_data(rnd, round_dir)
     save_resolved(rnd, round_dir / "params.resolved.yaml", command=yolo_command(rnd, start_weights=weights))
+    from yolo_workbook.fonts import setup_ultralytics
+
+    setup_ultralytics(dataset.class_names(dataset.read_data_yaml(data_yaml)))
+
+    def record(status: str, error: str = "", trainer: Any = None) -> dict[str, Any]:
+        built = metrics.build_record(
+            rnd,
+            trainer=trainer,
+            train_dir=round_dir / "train",
+            start_weights=weights,
+            data_yaml=data_yaml,
+            wall_seconds=earlier_seconds + time.time() - started,
+            status=status,
+            error=error,
+        )
+        built.update(inputs=inputs, resumed=resume_from is not None)
+        metrics.write_record(built, metrics_path)
+        return built
 
     from ultralytics import YOLO
 
     started = time.time()
-    status, error = "ok", ""
+    record("interrupted", "training started; this record is replaced when it ends")
     model = None
     try:
-        model = YOLO(weights)
-        model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+        if resume_from:
+            model = YOLO(str(resume_from))
+            model.train(resume=str(resume_from), data=str(data_yaml))
+        else:
+            model = YOLO(weights)
+            model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
     except KeyboardInterrupt:
-        status, error = "interrupted", "KeyboardInterrupt"
+        record("interrupted", "KeyboardInterrupt: run the round again to resume it")
         raise
     except Exception as exc:
-        status, error = "failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        record("failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0], getattr(model, "trainer", None))
         traceback.print_exc()
         raise
-    finally:
-        record = metrics.build_record(
-            rnd,
-            trainer=getattr(model, "trainer", None),
-            train_dir=round_dir / "train",
-            start_weights=weights,
-            data_yaml=data_yaml,
-            wall_seconds=time.time() - started,
-            status=status,
-            error=error,
+    final = record("ok", "", getattr(model, "trainer", None))
+    return TrainResult(round_dir, best, metrics_path, final)
+
+
+def check_rerun(rnd: Round, inputs: dict[str, Any], *, force: bool) -> rerun.RoundState:
+    """Say what running the round again does; refuse to replace a finished round with other inputs."""
+    state = rerun.round_state(rnd, inputs)
+    if state.state == "up-to-date" and not force:
+        finished = (state.record or {}).get("finished_at", "")
+        print(
+            f"{rnd.round_id} is up to date (finished {finished}; same params, starting weights and data):"
+            " nothing to train. To train it again anyway: --force (CLI) or -p force True (papermill)."
         )
-        metrics_path = metrics.write_record(record, round_dir / "metrics.json")
-    return TrainResult(round_dir, round_dir / "train" / "weights" / "best.pt", metrics_path, record)
+    elif state.state == "changed" and not force:
+        changes = "\n".join(f"  - {change}" for change in state.changes)
+        raise RoundChangedError(
+            f"round '{rnd.round_id}' already finished with other inputs; nothing was run. What changed:\n{changes}",
+            fix="to train it again: --force (CLI) or -p force True (papermill); the old results move to"
+            f" {rnd.output_dir / 'history'}/, nothing is deleted. Or save the change as a new round file.",
+        )
+    elif state.state == "restart" and state.changes:
+        print(f"{rnd.round_id}: the earlier run did not finish ({'; '.join(state.changes)}); training anew")
+    elif state.state == "up-to-date":
+        state.state = "changed"  # forced: train again
+    return state
