@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import cli, write
 
-from yolo_workbook import lint, params
+from yolo_workbook import explain, lint, params
 
 BASE = """round_id: r01_base
 notebook: 02_base_train
@@ -187,9 +187,9 @@ def test_resolve_as_cli_gives_back_the_diary_command(round_id, outputs):
 def test_diff_lists_added_removed_and_changed_keys():
     r03 = params.load_round("r03_merge", check=False, use_local=False)
     r07 = params.load_round("r07_lr_freeze6", check=False, use_local=False)
-    text = params.format_diff(r03, r07)
+    text = explain.format_diff(r03, r07)
     assert "~ train.freeze: 10 -> 6" in text and "+ train.cls: 3.1" in text and "lr0" not in text
-    assert "- train.cls: 3.1" in params.format_diff(r07, r03)
+    assert "- train.cls: 3.1" in explain.format_diff(r07, r03)
     done = cli("diff", "r03_merge", "params/r04_lr_cos.yaml")
     assert (
         done.returncode == 0 and "~ train.lr0: 0.001 -> 0.01" in done.stdout and "+ train.cos_lr: True" in done.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import write
 
-from yolo_workbook import params
+from yolo_workbook import explain, params
 from yolo_workbook.errors import ParamsError
 
 
@@ -210,6 +210,6 @@ def test_demo_profile_trains_round_one_from_a_model_yaml():
 
 
 def test_describe_is_deterministic(chain):
-    text = params.describe(load("r03_more", params_dir=chain, use_local=False))
+    text = explain.describe(load("r03_more", params_dir=chain, use_local=False))
     assert "lineage   r01_base -> r02_tune -> r03_more" in text
     assert "starts    from the best weights of round r01_base" in text

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from conftest import BIN, ROOT, cli
 
-from yolo_workbook import metrics, params
+from yolo_workbook import explain, metrics, params
 from yolo_workbook.runner import pipeline_order
 
 ROUNDS = [
@@ -52,7 +52,7 @@ def test_every_round_runs_and_writes_valid_records(ci_pipeline):
         assert (profile_dir / rid / "params.resolved.yaml").is_file()
         assert "command: yolo train model=" in (profile_dir / rid / "params.resolved.yaml").read_text()
         if rnd.parent:
-            expected = params.diff_rounds(params.load_round(rnd.parent, profile="ci", check=False), rnd)
+            expected = explain.diff_rounds(params.load_round(rnd.parent, profile="ci", check=False), rnd)
             assert [(c["change"], c["key"]) for c in record["params_diff"]] == [(k, key) for k, key, _, _ in expected]
         shares = [c["train_share"] for c in record["per_class"].values()]
         assert sum(shares) == pytest.approx(1.0, abs=1e-3)

@@ -82,7 +82,8 @@ def _resolve(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from yolo_workbook.params import load_round, yolo_command
+    from yolo_workbook.explain import yolo_command
+    from yolo_workbook.params import load_round
     from yolo_workbook.runner import round_id_of
 
     rnd = load_round(round_id_of(args.round_file), profile=args.profile)
@@ -95,7 +96,8 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from yolo_workbook.params import format_diff, load_round
+    from yolo_workbook.explain import format_diff
+    from yolo_workbook.params import load_round
     from yolo_workbook.runner import round_id_of
 
     def load(name: str):

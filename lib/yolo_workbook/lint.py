@@ -12,10 +12,7 @@ Examples:
 
 from __future__ import annotations
 
-import ast
 import difflib
-import functools
-import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ from typing import Any
 import yaml
 
 from yolo_workbook import paths
+from yolo_workbook.argrules import check_argument
 from yolo_workbook.errors import ParamsError
 from yolo_workbook.params import (
     NOTEBOOKS,
@@ -37,10 +35,9 @@ from yolo_workbook.params import (
     load_round,
 )
 
-# Train arguments that the workbook sets itself (see train.RESERVED_TRAIN_KEYS).
+# Arguments that the workbook sets itself, so that every round lands in its own folder.
 RESERVED_TRAIN_KEYS = ("data", "model", "project", "name", "exist_ok", "resume", "mode", "task")
 RESERVED_PREDICT_KEYS = ("stream", "project", "name", "model", "mode", "task")
-_NUMBER_WITH_JUNK = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*[,;]\s*$")
 
 
 @dataclass(frozen=True)
@@ -70,94 +67,8 @@ class Problem:
         return f"{text}\n    fix: {self.fix}" if self.fix else text
 
 
-# -- ultralytics' own rules, read from its source ---------------------------------------------
-
-
-@functools.cache
-def ultralytics_rules() -> dict[str, Any]:
-    """Argument names, defaults and typed key sets of the installed ultralytics, without importing it."""
-    spec = importlib.util.find_spec("ultralytics")
-    if spec is None or not spec.origin:
-        raise ParamsError("ultralytics is not installed", fix="pip install -e . (or make install)")
-    cfg_dir = Path(spec.origin).parent / "cfg"
-    defaults = yaml.safe_load((cfg_dir / "default.yaml").read_text(encoding="utf-8"))
-    sets: dict[str, Any] = {}
-    for node in ast.parse((cfg_dir / "__init__.py").read_text(encoding="utf-8")).body:
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
-            continue
-        name = getattr(node.targets[0], "id", "")
-        if not name.startswith("CFG_"):
-            continue
-        value = node.value
-        if isinstance(value, ast.Call) and getattr(value.func, "id", "") == "frozenset" and value.args:
-            value = value.args[0]
-        try:
-            sets[name] = ast.literal_eval(value)
-        except ValueError:
-            continue
-    return {
-        "defaults": defaults,
-        "float": set(sets.get("CFG_FLOAT_KEYS", ())),
-        "fraction": set(sets.get("CFG_FRACTION_KEYS", ())),
-        "int": set(sets.get("CFG_INT_KEYS", ())),
-        "int_min": dict(sets.get("CFG_INT_MIN", {})),
-        "bool": set(sets.get("CFG_BOOL_KEYS", ())),
-        "str": set(sets.get("CFG_STR_KEYS", ())),
-    }
-
-
-def _example(key: str) -> str:
-    default = ultralytics_rules()["defaults"].get(key)
-    if default is None:
-        default = 0.5 if key in ultralytics_rules()["fraction"] else 1
-    return f"e.g. {key}: {str(default).lower() if isinstance(default, bool) else default}"
-
-
-def check_argument(key: str, value: Any) -> tuple[str, str] | None:
-    """Check one ultralytics argument as ultralytics' ``check_cfg`` would; ``(message, fix)`` or None."""
-    rules = ultralytics_rules()
-    if key not in rules["defaults"]:
-        close = difflib.get_close_matches(key, list(rules["defaults"]), n=1, cutoff=0.6)
-        fix = f"did you mean '{close[0]}'?" if close else "see https://docs.ultralytics.com/usage/cfg/"
-        return f"'{key}' is not an ultralytics argument", fix
-    if value is None:
-        return None
-    if isinstance(value, str) and _NUMBER_WITH_JUNK.match(value):
-        number = value.strip().rstrip(",;").strip()
-        return f"{value!r} is text, not a number (a trailing comma copied from a command line?)", f"write {number}"
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if key in rules["float"] and not is_number:
-        return f"must be a number, got {type(value).__name__} {value!r}", _example(key)
-    if key == "scale":
-        if isinstance(value, list) and len(value) == 2 and all(isinstance(x, (int, float)) for x in value):
-            return None
-        if not is_number:
-            return f"must be a number in [0, 1], got {value!r}", "e.g. scale: 0.5"
-        if not 0 <= value <= 1:
-            return f"{value} is outside [0, 1]", "e.g. scale: 0.5"
-        return None
-    if key in rules["fraction"] and key != "fraction":
-        if not is_number:
-            return f"must be a number in [0, 1], got {type(value).__name__} {value!r}", _example(key)
-        if not 0 <= value <= 1:
-            return f"{value} is outside [0, 1]", _example(key)
-    if key in rules["int"]:
-        integral = isinstance(value, int) and not isinstance(value, bool)
-        if not integral and not (isinstance(value, float) and value.is_integer()):
-            return f"must be an integer, got {type(value).__name__} {value!r}", _example(key)
-        minimum = rules["int_min"].get(key)
-        if minimum is not None and value < minimum:
-            return f"must be >= {minimum}, got {value}", f"e.g. {key}: {max(minimum, rules['defaults'][key] or 0)}"
-    if key in rules["bool"] and not isinstance(value, bool):
-        return f"must be true or false, got {value!r}", f"{key}: true"
-    if key in rules["str"] and not isinstance(value, str):
-        return f"must be text, got {value!r}", _example(key)
-    if key == "freeze" and isinstance(value, (str, float, bool)):
-        return (
-            f"is {value!r}; ultralytics silently freezes nothing unless it is an integer or a list",
-            "write an integer, e.g. 'freeze: 10' (the first 10 modules)",
-        )
-    return None
+def _err(file: str, line: int | None, key: str, message: str, fix: str = "") -> Problem:
+    return Problem("error", file, line, key, message, fix)
 
 
 # -- YAML with line numbers -------------------------------------------------------------------
@@ -176,9 +87,9 @@ def load_with_lines(path: Path) -> tuple[dict[str, Any], dict[str, int], list[Pr
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return {}, {}, [Problem("error", file, None, "", f"cannot read the file ({exc.strerror})", "check the path")]
+        return {}, {}, [_err(file, None, "", f"cannot read the file ({exc.strerror})", "check the path")]
     except UnicodeDecodeError:
-        return {}, {}, [Problem("error", file, None, "", "not UTF-8 text", "save the file as UTF-8")]
+        return {}, {}, [_err(file, None, "", "not UTF-8 text", "save the file as UTF-8")]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -189,8 +100,7 @@ def load_with_lines(path: Path) -> tuple[dict[str, Any], dict[str, int], list[Pr
             {},
             {},
             [
-                Problem(
-                    "error",
+                _err(
                     file,
                     mark.line + 1 if mark else None,
                     "",
@@ -206,8 +116,7 @@ def load_with_lines(path: Path) -> tuple[dict[str, Any], dict[str, int], list[Pr
             {},
             {},
             [
-                Problem(
-                    "error",
+                _err(
                     file,
                     1,
                     "",
@@ -248,8 +157,7 @@ def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, pref
             continue
         if not isinstance(value, dict):
             problems.append(
-                Problem(
-                    "error",
+                _err(
                     file,
                     lines.get(key),
                     key,
@@ -261,13 +169,10 @@ def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, pref
         for sub, subvalue in value.items():
             dotted, line = f"{key}.{sub}", lines.get(f"{key}.{sub}")
             if section in SECTION_KEYS and sub not in SECTION_KEYS[section]:
-                problems.append(
-                    Problem("error", file, line, dotted, "unknown key", _suggest(str(sub), SECTION_KEYS[section]))
-                )
+                problems.append(_err(file, line, dotted, "unknown key", _suggest(str(sub), SECTION_KEYS[section])))
             elif section == "train" and sub in RESERVED_TRAIN_KEYS:
                 problems.append(
-                    Problem(
-                        "error",
+                    _err(
                         file,
                         line,
                         dotted,
@@ -276,28 +181,22 @@ def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, pref
                     )
                 )
             elif section == "predict" and sub in RESERVED_PREDICT_KEYS:
-                problems.append(Problem("error", file, line, dotted, "is set by the workbook", "remove it"))
+                problems.append(_err(file, line, dotted, "is set by the workbook", "remove it"))
             elif section in ("train", "predict") and not (section == "predict" and sub == "source"):
                 found = check_argument(str(sub), subvalue)
                 if found:
-                    problems.append(Problem("error", file, line, dotted, *found))
+                    problems.append(_err(file, line, dotted, *found))
             elif section == "datasets" and not isinstance(subvalue, str):
                 problems.append(
-                    Problem(
-                        "error",
-                        file,
-                        line,
-                        dotted,
-                        "must be a path to a data.yaml",
-                        f"e.g. {sub}: datasets/my-export/data.yaml",
+                    _err(
+                        file, line, dotted, "must be a path to a data.yaml", f"e.g. {sub}: datasets/my-export/data.yaml"
                     )
                 )
         if section == "data" and "use" in value:
             use = value["use"]
             if not (isinstance(use, str) or (isinstance(use, list) and all(isinstance(u, str) for u in use))):
                 problems.append(
-                    Problem(
-                        "error",
+                    _err(
                         file,
                         lines.get(f"{key}.use"),
                         f"{key}.use",
@@ -316,8 +215,7 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
     file, stem = _relative(path), path.stem
     if not ROUND_ID.match(stem):
         problems.append(
-            Problem(
-                "error",
+            _err(
                 file,
                 None,
                 "",
@@ -327,14 +225,11 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
         )
     for key in data:
         if key not in ROUND_KEYS:
-            problems.append(
-                Problem("error", file, lines.get(str(key)), str(key), "unknown key", _suggest(str(key), ROUND_KEYS))
-            )
+            problems.append(_err(file, lines.get(str(key)), str(key), "unknown key", _suggest(str(key), ROUND_KEYS)))
     stated = data.get("round_id")
     if stated != stem:
         problems.append(
-            Problem(
-                "error",
+            _err(
                 file,
                 lines.get("round_id"),
                 "round_id",
@@ -344,11 +239,10 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
         )
     notebook = data.get("notebook")
     if notebook is None:
-        problems.append(Problem("error", file, None, "notebook", "missing", f"add e.g. 'notebook: {NOTEBOOKS[3]}'"))
+        problems.append(_err(file, None, "notebook", "missing", f"add e.g. 'notebook: {NOTEBOOKS[3]}'"))
     elif notebook not in NOTEBOOKS:
         problems.append(
-            Problem(
-                "error",
+            _err(
                 file,
                 lines.get("notebook"),
                 "notebook",
@@ -358,12 +252,11 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
         )
     for key in ("why", "expect", "extends"):
         if key in data and data[key] is not None and not isinstance(data[key], str):
-            problems.append(Problem("error", file, lines.get(key), key, "must be text", f"{key}: ..."))
+            problems.append(_err(file, lines.get(key), key, "must be text", f"{key}: ..."))
     extends = data.get("extends")
     if isinstance(extends, str) and extends and not (path.parent / f"{extends}.yaml").is_file():
         problems.append(
-            Problem(
-                "error",
+            _err(
                 file,
                 lines.get("extends"),
                 "extends",
@@ -376,7 +269,7 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
     if source is not None:
         found = check_model_from(str(source), path.parent)
         if found:
-            problems.append(Problem("error", file, lines.get("model.from"), "model.from", *found))
+            problems.append(_err(file, lines.get("model.from"), "model.from", *found))
     return data, lines, problems
 
 
@@ -407,21 +300,16 @@ def check_overlay_file(path: Path, *, profile: bool) -> list[Problem]:
     known = PROFILE_KEYS if profile else tuple(k for k in PROFILE_KEYS if k not in ("profile", "rounds"))
     for key in data:
         if key not in known:
-            problems.append(
-                Problem("error", file, lines.get(str(key)), str(key), "unknown key", _suggest(str(key), known))
-            )
+            problems.append(_err(file, lines.get(str(key)), str(key), "unknown key", _suggest(str(key), known)))
     problems += _check_sections(data, lines, file)
     for rid, part in (data.get("rounds") or {}).items() if isinstance(data.get("rounds"), dict) else []:
         if not isinstance(part, dict):
-            problems.append(
-                Problem("error", file, lines.get(f"rounds.{rid}"), f"rounds.{rid}", "must be a mapping", "")
-            )
+            problems.append(_err(file, lines.get(f"rounds.{rid}"), f"rounds.{rid}", "must be a mapping", ""))
             continue
         for key in part:
             if key not in ROUND_KEYS or key in OWN_KEYS:
                 problems.append(
-                    Problem(
-                        "error",
+                    _err(
                         file,
                         lines.get(f"rounds.{rid}.{key}"),
                         f"rounds.{rid}.{key}",
@@ -467,8 +355,7 @@ def check_resolved(rnd: Round, *, params_dir: Path) -> list[Problem]:
     if not rnd.model_from and rnd.notebook != "01_env_setup":
         file, line = _line_of(rnd, "model", "from")
         problems.append(
-            Problem(
-                "error",
+            _err(
                 file,
                 line,
                 "model.from",
@@ -493,11 +380,7 @@ def check_rounds(
         profile_path = base / "profiles" / f"{profile}.yaml"
         if not profile_path.is_file():
             known = ", ".join(sorted(p.stem for p in (base / "profiles").glob("*.yaml")))
-            return [
-                Problem(
-                    "error", _relative(profile_path), None, "", f"profile '{profile}' not found", f"use one of: {known}"
-                )
-            ]
+            return [_err(_relative(profile_path), None, "", f"profile '{profile}' not found", f"use one of: {known}")]
         problems += check_overlay_file(profile_path, profile=True)
     local = base / "local.yaml"
     if use_local and local.is_file():
@@ -506,7 +389,7 @@ def check_rounds(
     for target in targets:
         path = target if target.is_absolute() else (Path.cwd() / target)
         if not path.is_file():
-            problems.append(Problem("error", _relative(path), None, "", "file not found", "check the path"))
+            problems.append(_err(_relative(path), None, "", "file not found", "check the path"))
             continue
         _, _, own = check_round_file(path)
         problems += own
@@ -515,14 +398,14 @@ def check_rounds(
         try:
             rnd = load_round(path.stem, profile=profile, params_dir=base, use_local=use_local, check=False)
         except ParamsError as exc:
-            problems.append(Problem("error", _relative(path), None, "", exc.message, exc.fix))
+            problems.append(_err(_relative(path), None, "", exc.message, exc.fix))
             continue
         problems += check_resolved(rnd, params_dir=base)
         for key, value in rnd.train.items():  # values that only go wrong after merging layers
             found = check_argument(key, value)
             if found:
                 file, line = _line_of(rnd, "train", key)
-                problem = Problem("error", file, line, f"train.{key}", *found)
+                problem = _err(file, line, f"train.{key}", *found)
                 if problem not in problems:
                     problems.append(problem)
     return _group_inherited(problems)

@@ -160,7 +160,8 @@ def _train_boxes(data_yaml: Path, names: list[str]) -> dict[str, int]:
 
 def _params_diff(rnd: Round) -> list[dict[str, Any]]:
     """The resolved params' changes against the round this one extends (same profile)."""
-    from yolo_workbook.params import diff_rounds, load_round
+    from yolo_workbook.explain import diff_rounds
+    from yolo_workbook.params import load_round
 
     if not rnd.parent:
         return []

@@ -10,11 +10,11 @@ from typing import Any
 
 from yolo_workbook import dataset, metrics, paths, rerun
 from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
-from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved, yolo_command
+from yolo_workbook.explain import yolo_command
+from yolo_workbook.lint import RESERVED_TRAIN_KEYS
+from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved
 from yolo_workbook.records import archive_previous
 
-# Train arguments that the workbook sets itself, so that every round lands in its own folder.
-RESERVED_TRAIN_KEYS = ("data", "model", "project", "name", "exist_ok", "resume", "mode", "task")
 # What a round folder holds after training; moved to history/ before the round runs again.
 ROUND_OUTPUTS = ["train", "metrics.json", "params.resolved.yaml", "data.yaml"]
 
