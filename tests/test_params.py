@@ -70,8 +70,8 @@ def test_precedence_round_then_local_then_profile_then_injected(chain):
     assert rnd.train["batch"] == 4  # a papermill parameter that differs from the file wins
     assert rnd.datasets["first"] == "/data/mine.yaml"
     assert (
-        rnd.files[-2:] == ["params/profiles/small.yaml", "papermill parameters"]
-        or rnd.files[-1] == "papermill parameters"
+        rnd.files[-2:] == ["params/profiles/small.yaml", "overrides (papermill -p or command line)"]
+        or rnd.files[-1] == "overrides (papermill -p or command line)"
     )
 
 

@@ -65,3 +65,72 @@ def test_frame_ids_follow_the_source_with_vid_stride(stride, ci_data, outputs, m
     for frame in frames:
         for det in frame["detections"]:
             assert set(det) >= {"class", "confidence", "bbox"} and len(det["bbox"]) == 4
+
+
+def test_class_summary_from_a_histogram():
+    from collections import Counter
+
+    summary = predict.class_summary(Counter({0: 5, 1: 3, 4: 1}))  # 9 frames
+    assert summary == {"detections": 7, "frames_with": 4, "most_at_once": 4, "median_per_frame": 0.0}
+    assert predict.class_summary(Counter({1: 2, 2: 2}))["median_per_frame"] == 1.5
+
+
+def test_json_array_is_streamed_from_the_lines(tmp_path):
+    lines = tmp_path / "d.jsonl"
+    frames = [{"frame_id": i, "detections": [], "time_s": None} for i in range(5)]
+    lines.write_text("".join(json.dumps(f) + "\n" for f in frames))
+    out = predict.write_json_array_from_lines(lines, tmp_path / "d.json")
+    assert json.loads(out.read_text()) == frames
+
+
+def _long_video(path, frames: int, ci_data) -> str:
+    import cv2
+
+    images = sorted((ci_data["first"].parent / "test" / "images").glob("*.jpg"))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 160))
+    for i in range(frames):
+        writer.write(cv2.imread(str(images[i % len(images)])))
+    writer.release()
+    return str(path)
+
+
+@pytest.mark.slow
+def test_predict_cli_killed_mid_video_keeps_finished_frames_and_no_partial_json(ci_data, outputs, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import BIN, ROOT
+    from ultralytics import YOLO
+
+    weights = tmp_path / "untrained.pt"
+    YOLO("yolov8n.yaml").save(weights)
+    video = _long_video(tmp_path / "long.mp4", 3000, ci_data)
+    folder = outputs / "ci" / "p01_video"
+    folder.mkdir(parents=True)
+    (folder / "detections.json").write_text('[{"frame_id": 0, "detections": []}]\n')  # an earlier result
+    command = [str(BIN / "yolo-workbook"), "predict", "--profile", "ci", "--source", video, "--weights", str(weights)]
+    env = {**os.environ, "YOLO_WORKBOOK_OUTPUTS": str(outputs)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lines = folder / "detections.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not lines.exists() or lines.read_text().count("\n") < 30):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    text = lines.read_text()
+    complete = [json.loads(line) for line in text.split("\n")[:-1]]  # every finished frame is a whole line
+    assert 30 <= len(complete) < 3000
+    assert [f["frame_id"] for f in complete] == list(range(len(complete)))
+    assert not (folder / "detections.json").exists()  # no final JSON from a cut-short run...
+    assert list((folder / "history").glob("*/detections.json"))  # ...and the earlier one is kept
+
+    done = subprocess.run([*command, "--vid-stride", "3"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    frames = json.loads((folder / "detections.json").read_text())
+    jsonschema.validate(frames, SCHEMA)
+    assert [f["frame_id"] for f in frames] == list(range(0, 3000, 3))
+    assert frames[1]["time_s"] == pytest.approx(3 / 25)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["frames"] == 1000 and summary["vid_stride"] == 3

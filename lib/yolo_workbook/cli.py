@@ -4,6 +4,7 @@ Examples:
     yolo-workbook demo-data
     yolo-workbook run params/r01_base.yaml --profile demo
     yolo-workbook pipeline --profile demo
+    yolo-workbook predict --profile demo --source video.mp4 --vid-stride 3
     yolo-workbook compare --profile demo
     yolo-workbook check
     yolo-workbook resolve params/r05_augment.yaml --as-cli
@@ -48,6 +49,37 @@ def _pipeline(args: argparse.Namespace) -> int:
     outcomes = run_pipeline(args.rounds or None, profile=args.profile, log_output=not args.quiet, force=args.force)
     print("\n" + format_outcomes(outcomes))
     return 0 if all(o.status == "ok" for o in outcomes) else 1
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import json
+
+    from yolo_workbook.params import load_round
+    from yolo_workbook.predict import predict_to_json
+    from yolo_workbook.runner import round_id_of
+
+    overrides = {
+        key: value
+        for key, value in {
+            "source": args.source,
+            "conf": args.conf,
+            "iou": args.iou,
+            "imgsz": args.imgsz,
+            "vid_stride": args.vid_stride,
+            "classes": args.classes,
+            "device": args.device,
+            "save": True if args.save else None,
+        }.items()
+        if value is not None
+    }
+    injected = {"predict": overrides, "model": {"from": args.weights} if args.weights else {}}
+    rnd = load_round(round_id_of(args.round_file), profile=args.profile, injected=injected)
+    result = predict_to_json(rnd)
+    print(f"{result.json_path}\n{result.jsonl_path}\n{result.summary_path}")
+    summary = result.summary
+    print(f"{summary['frames']} frames at {summary['frames_per_second']} frames/s")
+    print(json.dumps(summary["per_class"], indent=1, ensure_ascii=False))
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -135,6 +167,24 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebooks' output")
     pipe.add_argument("--force", action="store_true", help="train finished rounds again (old results kept)")
     pipe.set_defaults(func=_pipeline)
+
+    predict = verbs.add_parser("predict", help="detections of a video, images or a stream as JSON (streaming)")
+    predict.add_argument(
+        "round_file", nargs="?", default="params/p01_video.yaml", help="default: params/p01_video.yaml"
+    )
+    add_profile(predict)
+    predict.add_argument("--source", help="video, image, folder, glob, camera index or stream URL")
+    predict.add_argument(
+        "--weights", help="a round id (its best weights) or a .pt file; default: the file's model.from"
+    )
+    predict.add_argument("--conf", type=float, help="confidence threshold in [0, 1]")
+    predict.add_argument("--iou", type=float, help="NMS IoU threshold in [0, 1]")
+    predict.add_argument("--imgsz", type=int, help="inference size")
+    predict.add_argument("--vid-stride", type=int, help="use every k-th video frame (frame_id stays the source index)")
+    predict.add_argument("--classes", type=int, nargs="+", help="keep only these class ids")
+    predict.add_argument("--device", help="cpu, 0, 0,1, mps ...")
+    predict.add_argument("--save", action="store_true", help="also write the annotated video or images")
+    predict.set_defaults(func=_predict)
 
     compare = verbs.add_parser("compare", help="leaderboard of finished rounds, each with its verdict")
     add_profile(compare)

@@ -356,9 +356,9 @@ def load_round(
             own[key] = value
         else:
             merged[key] = deep_merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
-            _record_origin(origin, {key: value}, "papermill parameters")
-        if "papermill parameters" not in files:
-            files.append("papermill parameters")
+            _record_origin(origin, {key: value}, "overrides (papermill -p or command line)")
+        if "overrides (papermill -p or command line)" not in files:
+            files.append("overrides (papermill -p or command line)")
 
     _check_sections(merged, file=" + ".join(files))
     leaf_file = files[0] if len(chain) == 1 else _relative(round_file(round_id, base_dir))

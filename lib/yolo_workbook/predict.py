@@ -153,9 +153,8 @@ def predict_to_json(rnd: Round) -> PredictResult:
 
     model = YOLO(weights)
     jsonl_path, json_path = out_dir / "detections.jsonl", out_dir / "detections.json"
-    per_class: Counter[str] = Counter()
-    frames_with: Counter[str] = Counter()
-    most_at_once: Counter[str] = Counter()
+    # Per class: a histogram of detections per frame (constant memory, gives the median exactly).
+    histogram: dict[str, Counter[int]] = {}
     frames = 0
     started = time.time()
     expected = -(-total // stride) if total else None
@@ -164,20 +163,18 @@ def predict_to_json(rnd: Round) -> PredictResult:
             frame_id = index * stride if is_video else index
             record = frame_record(result, frame_id, frame_id / fps if fps else None)
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-            stream.flush()
+            stream.flush()  # a crash keeps every finished frame
             counts = Counter(d["class"] for d in record["detections"])
-            per_class.update(counts)
-            frames_with.update(counts.keys())
-            for name, count in counts.items():
-                most_at_once[name] = max(most_at_once[name], count)
+            for name in counts.keys() - histogram.keys():
+                histogram[name] = Counter({0: frames})  # the frames before its first detection
+            for name, per_frame in histogram.items():
+                per_frame[counts.get(name, 0)] += 1
             frames += 1
             bar.update(1)
     seconds = time.time() - started
     if frames == 0:
         raise PredictError(f"no frame could be read from {source}", fix="check the source; nothing was written")
-    with jsonl_path.open(encoding="utf-8") as handle:
-        all_frames = [json.loads(line) for line in handle]
-    write_json(json_path, all_frames)
+    write_json_array_from_lines(jsonl_path, json_path)
     summary = {
         "round_id": rnd.round_id,
         "model": weights,
@@ -187,15 +184,56 @@ def predict_to_json(rnd: Round) -> PredictResult:
         "frames": frames,
         "vid_stride": stride,
         "parameters": {k: v for k, v in args.items() if k not in ("project", "name", "exist_ok")},
-        "per_class": {
-            name: {"detections": per_class[name], "frames_with": frames_with[name], "most_at_once": most_at_once[name]}
-            for name in sorted(per_class)
-        },
+        "per_class": {name: class_summary(histogram[name]) for name in sorted(histogram)},
         "seconds": round(seconds, 3),
         "frames_per_second": round(frames / seconds, 2) if seconds else None,
     }
     summary_path = write_json(out_dir / "summary.json", summary)
     return PredictResult(json_path, jsonl_path, summary_path, summary)
+
+
+def class_summary(per_frame: Counter[int]) -> dict[str, Any]:
+    """Detections, frames with at least one, most at once and median per frame, from a histogram."""
+    frames = sum(per_frame.values())
+    ordered = sorted(per_frame.items())
+
+    def nth(position: int) -> int:
+        seen = 0
+        for count, times in ordered:
+            seen += times
+            if seen > position:
+                return count
+        return ordered[-1][0]
+
+    median = (nth((frames - 1) // 2) + nth(frames // 2)) / 2
+    return {
+        "detections": sum(count * times for count, times in ordered),
+        "frames_with": frames - per_frame.get(0, 0),
+        "most_at_once": max(count for count, times in ordered if times),
+        "median_per_frame": median,
+    }
+
+
+def write_json_array_from_lines(jsonl_path: Path, json_path: Path) -> Path:
+    """Turn JSON Lines into one JSON array, streaming (constant memory), complete or not at all."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{json_path.name}.", suffix=".tmp", dir=json_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out, jsonl_path.open(encoding="utf-8") as lines:
+            out.write("[")
+            for number, line in enumerate(lines):
+                out.write(("," if number else "") + "\n  " + line.rstrip("\n"))
+            out.write("\n]\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, json_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return json_path
 
 
 def result_facts(result: PredictResult) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yolo_workbook import paths
-from yolo_workbook.errors import ParamsError, RoundFailedError, WorkbookError
+from yolo_workbook.errors import ParamsError, RoundChangedError, RoundFailedError, WorkbookError
 from yolo_workbook.params import NOTEBOOKS, Round, list_rounds, load_round, read_round_file
 from yolo_workbook.records import archive_previous
 from yolo_workbook.rerun import round_inputs
@@ -182,6 +182,8 @@ def run_pipeline(
             outcomes.append(RunOutcome(rnd.round_id, status, time.time() - started, note, executed))
             if executed:
                 refresh_journal(profile)
+        except RoundChangedError as exc:  # its earlier results stay valid for the rounds after it
+            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
         except Exception as exc:  # a failed round must not stop the independent ones
             first = str(exc).strip().splitlines()
             message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)
