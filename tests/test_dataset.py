@@ -58,25 +58,3 @@ def test_data_yaml_without_names(tmp_path):
     data_yaml.write_text("train: x\n")
     with pytest.raises(DatasetError, match="no 'names'"):
         dataset.read_data_yaml(data_yaml)
-
-
-def test_combine_lists_the_folders_of_both(tmp_path, ci_data):
-    out = dataset.combine([ci_data["first"], ci_data["second"]], tmp_path / "data.yaml", dataset_names=["v1", "v2"])
-    combined = yaml.safe_load(out.read_text())
-    assert len(combined["train"]) == 2 and len(combined["val"]) == 2
-    assert combined["names"] == ["student", "desk", "sitae"]
-    counts = dataset.count_dataset(out)
-    assert counts["splits"]["train"]["images"] == 24 + 16
-
-
-def test_combine_refuses_different_class_lists(tmp_path, ci_data):
-    other = tmp_path / "other" / "data.yaml"
-    other.parent.mkdir()
-    text = ci_data["second"].read_text().replace("'student', 'desk'", "'desk', 'student'")
-    other.write_text(
-        text.replace("../train/images", str(ci_data["second"].parent / "train" / "images")).replace(
-            "../valid/images", str(ci_data["second"].parent / "valid" / "images")
-        )
-    )
-    with pytest.raises(DatasetError, match="has classes"):
-        dataset.combine([ci_data["first"], other], tmp_path / "data.yaml", dataset_names=["v1", "v2"])

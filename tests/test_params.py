@@ -175,6 +175,7 @@ def test_repository_rounds_resolve_with_every_profile():
         "r05_augment",
         "r06_cls_weight",
         "r07_lr_freeze6",
+        "r08_rare_class",
     ]
     for profile in ("", "demo", "ci"):
         for rid in ids:

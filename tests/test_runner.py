@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import jsonschema
 import nbformat
 import pytest
+import yaml
 from conftest import BIN, ROOT, cli
 
 from yolo_workbook import explain, metrics, params
@@ -21,6 +23,7 @@ ROUNDS = [
     "r05_augment",
     "r06_cls_weight",
     "r07_lr_freeze6",
+    "r08_rare_class",
 ]
 
 
@@ -46,7 +49,7 @@ def test_every_round_runs_and_writes_valid_records(ci_pipeline):
         assert executed.is_file() and not _errors_in(executed), rid
         record = json.loads((profile_dir / rid / "metrics.json").read_text())
         jsonschema.validate(record, metrics.schema())
-        assert record["status"] == "ok" and record["round_id"] == rid and record["epochs_run"] == 1
+        assert record["status"] == "ok" and record["round_id"] == rid and record["epochs_run"] == 1, rid
         assert record["parent"] == rnd.parent and record["model_from"] == rnd.model_from
         assert (profile_dir / rid / "train" / "weights" / "best.pt").is_file()
         assert (profile_dir / rid / "params.resolved.yaml").is_file()
@@ -58,8 +61,14 @@ def test_every_round_runs_and_writes_valid_records(ci_pipeline):
         assert sum(shares) == pytest.approx(1.0, abs=1e-3)
     r03 = json.loads((profile_dir / "r03_merge" / "metrics.json").read_text())
     assert r03["start_weights"].endswith("ci/r02_freeze_new_data/train/weights/best.pt")
-    combined = (profile_dir / "r03_merge" / "data.yaml").read_text()
-    assert "classroom.v1i.yolov8" in combined and "classroom.v2i.yolov8" in combined
+    merged = yaml.safe_load(Path(r03["data"]["data_yaml"]).read_text())  # a merge of both exports, classes matched by name
+    assert merged["names"] == ["student", "desk", "sitae"]
+    provenance = json.loads((Path(r03["data"]["data_yaml"]).parent / "provenance.json").read_text())
+    assert [s["name"] for s in provenance["sources"]] == ["classroom_v1", "classroom_v2"]
+    r08 = json.loads((profile_dir / "r08_rare_class" / "metrics.json").read_text())
+    assert r08["train_args"]["cls_pw"] == 0.5 and r08["parent"] == "r03_merge"
+    listing = (profile_dir / "r08_rare_class" / "train_oversampled.txt").read_text().splitlines()
+    assert len(listing) > len(set(listing))  # images with sitae repeated
 
 
 @pytest.mark.notebook

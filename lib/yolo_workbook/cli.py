@@ -7,6 +7,7 @@ Examples:
     yolo-workbook predict --profile demo --source video.mp4 --vid-stride 3
     yolo-workbook compare --profile demo
     yolo-workbook check
+    yolo-workbook data check outputs/datasets/demo/classroom.v1i.yolov8/data.yaml
     yolo-workbook resolve params/r05_augment.yaml --as-cli
     yolo-workbook diff r03_merge r05_augment
 """
@@ -79,6 +80,40 @@ def _predict(args: argparse.Namespace) -> int:
     summary = result.summary
     print(f"{summary['frames']} frames at {summary['frames_per_second']} frames/s")
     print(json.dumps(summary["per_class"], indent=1, ensure_ascii=False))
+    return 0
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from yolo_workbook.datacheck import check_dataset, format_report
+
+    report = check_dataset(paths.project_path(args.data_yaml))
+    print(format_report(report, limit=10**9 if args.all else 25))
+    return 0 if report.ok else 1
+
+
+def _data_stats(args: argparse.Namespace) -> int:
+
+    from yolo_workbook.datacheck import check_dataset, dataset_stats, format_stats
+
+    report = check_dataset(paths.project_path(args.data_yaml))
+    stats = dataset_stats(report)
+    if args.json:
+        from yolo_workbook.records import write_json
+
+        print(write_json(paths.project_path(args.json), stats))
+    else:
+        print(format_stats(stats))
+    if not report.ok:
+        print(f"note: the dataset has errors; run: yolo-workbook data check {args.data_yaml}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _data_merge(args: argparse.Namespace) -> int:
+    from yolo_workbook.merge import merge_datasets
+
+    data_yaml = merge_datasets([paths.project_path(p) for p in args.data_yamls], paths.project_path(args.out))
+    print(data_yaml)
+    print((data_yaml.parent / "provenance.json").read_text(encoding="utf-8"))
     return 0
 
 
@@ -185,6 +220,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", help="cpu, 0, 0,1, mps ...")
     predict.add_argument("--save", action="store_true", help="also write the annotated video or images")
     predict.set_defaults(func=_predict)
+
+    data = verbs.add_parser("data", help="dataset doctor: check, stats, merge")
+    data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
+    check_data = data_verbs.add_parser("check", help="every label and image checked (exit 1 on errors)")
+    check_data.add_argument("data_yaml")
+    check_data.add_argument("--all", action="store_true", help="print every problem (default: 25 per rule)")
+    check_data.set_defaults(func=_data_check)
+    stats = data_verbs.add_parser("stats", help="boxes and images per split and class, imbalance, box sizes")
+    stats.add_argument("data_yaml")
+    stats.add_argument("--json", help="write the stats to this JSON file instead of printing a table")
+    stats.set_defaults(func=_data_stats)
+    merge = data_verbs.add_parser("merge", help="merge exports, classes matched by name (first order kept)")
+    merge.add_argument("data_yamls", nargs="+", metavar="DATA_YAML")
+    merge.add_argument("-o", "--out", required=True, help="output folder (new, or holding this same merge)")
+    merge.set_defaults(func=_data_merge)
 
     compare = verbs.add_parser("compare", help="leaderboard of finished rounds, each with its verdict")
     add_profile(compare)

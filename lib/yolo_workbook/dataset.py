@@ -56,6 +56,7 @@ def resolve_splits(data_yaml: Path, *, dataset: str = "") -> dict[str, list[Path
     The root is ``path:`` when given (relative to the data.yaml's folder here: we do not depend on
     the current directory), else the data.yaml's folder.
     """
+    data_yaml = Path(data_yaml).resolve()
     data = read_data_yaml(data_yaml, dataset=dataset)
     root = Path(data["path"]) if data.get("path") else data_yaml.parent
     if not root.is_absolute():
@@ -146,32 +147,3 @@ def format_counts(counts: dict[str, Any]) -> str:
         rows.append(f"{name:<16}{cells}{total_by_class[name] / total:>8.1%}")
     rows.append(f"{'images':<16}" + "".join(f"{counts['splits'][s]['images']:>14}" for s in splits))
     return "\n".join(rows)
-
-
-def combine(data_yamls: list[Path], out_yaml: Path, *, dataset_names: list[str]) -> Path:
-    """Write one data.yaml that trains and validates on several datasets together.
-
-    The images stay where they are: ``train``/``val``/``test`` become lists of the sources'
-    folders. The sources must share the same class names in the same order.
-    """
-    from yolo_workbook.records import write_atomic
-
-    if len(data_yamls) == 1:
-        return data_yamls[0]
-    first_names: list[str] | None = None
-    combined: dict[str, list[str]] = {split: [] for split in SPLITS}
-    for path, name in zip(data_yamls, dataset_names, strict=True):
-        names = class_names(read_data_yaml(path, dataset=name))
-        if first_names is None:
-            first_names = names
-        elif names != first_names:
-            raise DatasetError(
-                f"dataset '{name}' ({path}) has classes {names}, but '{dataset_names[0]}' has {first_names}",
-                fix="train on datasets with the same class list, in the same order",
-            )
-        for split, entries in resolve_splits(path, dataset=name).items():
-            combined[split] += [str(e) for e in entries]
-    assert first_names is not None
-    content = {split: entries for split, entries in combined.items() if entries}
-    content.update({"nc": len(first_names), "names": first_names, "sources": [str(p) for p in data_yamls]})
-    return write_atomic(out_yaml, yaml.safe_dump(content, allow_unicode=True, sort_keys=False))

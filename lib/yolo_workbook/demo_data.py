@@ -39,6 +39,7 @@ class DatasetSpec:
         noise (float): Standard deviation of the pixel noise.
         size_range (tuple[float, float]): Object size as a fraction of the image side.
         seed (int): Random seed; the same seed writes byte-identical files.
+        names (tuple[str, ...]): Class names in this export's id order (exports differ in order).
     """
 
     name: str
@@ -48,6 +49,7 @@ class DatasetSpec:
     noise: float
     size_range: tuple[float, float]
     seed: int
+    names: tuple[str, ...] = CLASS_NAMES
 
 
 SIZES: dict[str, dict[str, dict[str, int]]] = {
@@ -78,7 +80,11 @@ def dataset_specs(size: str) -> list[DatasetSpec]:
     counts = SIZES[size]
     return [
         DatasetSpec("classroom.v1i.yolov8", 1, counts["v1"], (150, 215), 10.0, (0.16, 0.30), 1),
-        DatasetSpec("classroom.v2i.yolov8", 2, counts["v2"], (60, 130), 18.0, (0.12, 0.24), 2),
+        # The new export lists its classes in another order, as a re-made Roboflow project can:
+        # merging the two must match classes by name, not by id.
+        DatasetSpec(
+            "classroom.v2i.yolov8", 2, counts["v2"], (60, 130), 18.0, (0.12, 0.24), 2, ("desk", "student", "sitae")
+        ),
     ]
 
 
@@ -133,12 +139,12 @@ def render_image(
 
 
 def _data_yaml(spec: DatasetSpec) -> str:
-    names = ", ".join(f"'{n}'" for n in CLASS_NAMES)
+    names = ", ".join(f"'{n}'" for n in spec.names)
     return (
         "train: ../train/images\n"
         "val: ../valid/images\n"
         "test: ../test/images\n\n"
-        f"nc: {len(CLASS_NAMES)}\n"
+        f"nc: {len(spec.names)}\n"
         f"names: [{names}]\n\n"
         "roboflow:\n"
         "  workspace: yolo-workbook\n"
@@ -167,7 +173,8 @@ def write_dataset(spec: DatasetSpec, root: Path) -> Path:
             data = encoded.tobytes()
             stem = f"frame_{spec.version}_{split}_{index:04d}_jpg.rf.{hashlib.md5(data).hexdigest()}"
             (out / split / "images" / f"{stem}.jpg").write_bytes(data)
-            lines = [f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}" for c, cx, cy, w, h in labels]
+            ids = [spec.names.index(CLASS_NAMES[c]) for c, *_ in labels]  # this export's own ids
+            lines = [f"{i} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}" for i, (_, cx, cy, w, h) in zip(ids, labels, strict=True)]
             (out / split / "labels" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
     (out / "data.yaml").write_text(_data_yaml(spec), encoding="utf-8")
     (out / "README.dataset.txt").write_text(

@@ -59,8 +59,9 @@ def yolo_command(rnd: Round, *, start_weights: str = "") -> list[str]:
     if not start_weights:
         is_round = bool(ROUND_ID.match(source)) and not source.endswith((".pt", ".yaml", ".yml"))
         start_weights = str(parent_weights_path(source, rnd.profile)) if is_round else source
-    data_paths = rnd.data_paths()
-    data = str(rnd.output_dir / "data.yaml") if len(data_paths) > 1 else (str(data_paths[0]) if data_paths else "")
+    from yolo_workbook.merge import planned_data_yaml
+
+    data = str(planned_data_yaml(rnd)) if rnd.data_use else ""
     args: dict[str, Any] = {"model": start_weights, "data": data, **rnd.train}
     args.update(project=str(rnd.output_dir), name="train")
     return ["yolo", "train", *(f"{k}={_cli_value(v)}" for k, v in args.items())]

@@ -192,6 +192,40 @@ def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, pref
                         file, line, dotted, "must be a path to a data.yaml", f"e.g. {sub}: datasets/my-export/data.yaml"
                     )
                 )
+        if section == "data" and "oversample" in value:
+            over, key_os = value["oversample"], f"{key}.oversample"
+            share = over.get("target_share") if isinstance(over, dict) else None
+            classes = over.get("classes") if isinstance(over, dict) else None
+            if not isinstance(over, dict) or set(over) - {"classes", "target_share"}:
+                problems.append(
+                    _err(
+                        file,
+                        lines.get(key_os),
+                        key_os,
+                        "must hold 'classes' and 'target_share'",
+                        "e.g. oversample: {classes: [sitae], target_share: 0.25}",
+                    )
+                )
+            elif not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
+                problems.append(
+                    _err(
+                        file,
+                        lines.get(key_os),
+                        f"{key_os}.classes",
+                        "must be a list of class names",
+                        "e.g. classes: [sitae]",
+                    )
+                )
+            elif isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+                problems.append(
+                    _err(
+                        file,
+                        lines.get(key_os),
+                        f"{key_os}.target_share",
+                        f"must be a number between 0 and 1, got {share!r}",
+                        "e.g. target_share: 0.25",
+                    )
+                )
         if section == "data" and "use" in value:
             use = value["use"]
             if not (isinstance(use, str) or (isinstance(use, list) and all(isinstance(u, str) for u in use))):

@@ -47,7 +47,7 @@ ROUND_KEYS = (
 NOTEBOOK_PARAMETERS = ("profile", "force")
 # Keys that belong to one file and are never inherited through ``extends``.
 OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
-SECTION_KEYS = {"data": ("use",), "model": ("from",)}
+SECTION_KEYS = {"data": ("use", "oversample"), "model": ("from",)}
 PROFILE_KEYS = ("profile", "datasets", "data", "model", "train", "predict", "rounds")
 NOTEBOOKS = ("01_env_setup", "02_base_train", "03_finetune", "04_tune_round", "05_predict_json")
 ROUND_ID = re.compile(r"^[a-z]\d{2}_[a-z0-9_]+$")
@@ -65,7 +65,8 @@ class Round:
         why (str): The user's intent for this round.
         expect (str): The effect the user expects.
         datasets (dict[str, str]): Dataset name -> data.yaml path, as written.
-        data_use (list[str]): Names of the datasets this round trains on, in order.
+        data_use (list[str]): Names of the datasets this round trains on, in order (several are merged).
+        oversample (dict): ``{"classes": [...], "target_share": 0.25}`` or ``{}``.
         model_from (str): A parent round id (its best weights) or a weights / model yaml path.
         train (dict[str, Any]): ultralytics train arguments, verbatim.
         predict (dict[str, Any]): ultralytics predict arguments plus ``source``.
@@ -84,6 +85,7 @@ class Round:
     model_from: str
     train: dict[str, Any]
     predict: dict[str, Any]
+    oversample: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
 
@@ -115,7 +117,7 @@ class Round:
             "why": self.why,
             "expect": self.expect,
             "datasets": self.datasets,
-            "data": {"use": self.data_use},
+            "data": {"use": self.data_use, **({"oversample": self.oversample} if self.oversample else {})},
             "model": {"from": self.model_from},
             "train": self.train,
             "predict": self.predict,
@@ -393,6 +395,7 @@ def load_round(
         model_from=str((merged.get("model") or {}).get("from") or ""),
         train=dict(merged.get("train") or {}),
         predict=dict(merged.get("predict") or {}),
+        oversample=dict((merged.get("data") or {}).get("oversample") or {}),
         files=files,
         origin=origin,
     )

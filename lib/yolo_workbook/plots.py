@@ -174,3 +174,21 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
         capture.release()
     fig.tight_layout()
     return fig
+
+
+def box_sizes(stats_by_dataset: dict[str, dict[str, Any]]) -> Any:
+    """Box sizes per class, one panel per dataset, binned by sqrt(w*h) as a fraction of the image side."""
+    plt = _pyplot()
+    count = max(1, len(stats_by_dataset))
+    fig, axes = plt.subplots(1, count, figsize=(5.5 * count, 3.2), squeeze=False)
+    for ax, (dataset_name, stats) in zip(axes[0], stats_by_dataset.items(), strict=False):
+        names, bins = stats["names"], stats["size_bins"]
+        width = 0.8 / max(1, len(names))
+        for i, name in enumerate(names):
+            values = [sum(s["box_sizes"][name][b] for s in stats["splits"].values()) for b in bins]
+            ax.bar([x + i * width for x in range(len(bins))], values, width, label=name)
+        ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(bins))], bins)
+        ax.set(xlabel="box side / image side", ylabel="boxes", title=f"{dataset_name}: box sizes")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

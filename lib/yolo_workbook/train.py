@@ -12,11 +12,12 @@ from yolo_workbook import dataset, metrics, paths, rerun
 from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
 from yolo_workbook.explain import yolo_command
 from yolo_workbook.lint import RESERVED_TRAIN_KEYS
+from yolo_workbook.merge import merge_datasets, merged_dir, oversample
 from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved
 from yolo_workbook.records import archive_previous
 
 # What a round folder holds after training; moved to history/ before the round runs again.
-ROUND_OUTPUTS = ["train", "metrics.json", "params.resolved.yaml", "data.yaml"]
+ROUND_OUTPUTS = ["train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt"]
 
 
 @dataclass
@@ -155,8 +156,27 @@ def check_data(rnd: Round) -> list[Path]:
 
 
 def prepare_data(rnd: Round, round_dir: Path) -> Path:
-    """The data.yaml to train on: the single source, or a combined one written into the round."""
-    return dataset.combine(check_data(rnd), round_dir / "data.yaml", dataset_names=rnd.data_use)
+    """The data.yaml to train on: the single source, or a merge of several (classes matched by
+    name, shared by the rounds that use the same sources), then the oversampled list if asked."""
+    sources = check_data(rnd)
+    data_yaml = sources[0]
+    if len(sources) > 1:
+        folder = merged_dir(paths.profile_dir(rnd.profile), sources, rnd.data_use)
+        data_yaml = merge_datasets(sources, folder, names=rnd.data_use)
+    if rnd.oversample:
+        options = rnd.oversample
+        facts = oversample(
+            data_yaml,
+            round_dir / "data.yaml",
+            classes=list(options.get("classes") or []),
+            target_share=float(options.get("target_share", 0)),
+        )
+        print(
+            f"oversampling {', '.join(facts['classes'])}: {facts['share_before']:.1%} -> {facts['share_after']:.1%}"
+            f" of training boxes ({facts['added']} image entries repeated)"
+        )
+        data_yaml = round_dir / "data.yaml"
+    return data_yaml
 
 
 def yolo_train_command(rnd: Round) -> list[str]:
