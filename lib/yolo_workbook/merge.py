@@ -209,3 +209,24 @@ def planned_data_yaml(rnd: Any) -> Path:
     if not all(p.is_file() for p in sources):
         return paths.profile_dir(rnd.profile) / "datasets" / "+".join(rnd.data_use) / "data.yaml"
     return merged_dir(paths.profile_dir(rnd.profile), sources, rnd.data_use) / "data.yaml"
+
+
+def describe_training_data(record: dict[str, Any]) -> str:
+    """What a round trained on: one export, or a merge (with its class mapping) and any oversampling."""
+    data_yaml = Path(record["data"]["data_yaml"])
+    lines = [f"trained on {' + '.join(record['data']['use'])}: {data_yaml}"]
+    content = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) if data_yaml.is_file() else {}
+    train = content.get("train") if isinstance(content, dict) else None
+    if isinstance(train, str) and train.endswith("train_oversampled.txt"):
+        listing = Path(train).read_text(encoding="utf-8").splitlines()
+        lines.append(f"oversampled: {len(listing)} training entries for {len(set(listing))} images")
+        first_val = (content.get("val") or [""])[0]
+        data_yaml = Path(first_val).parent / "data.yaml" if first_val else data_yaml
+    provenance_path = data_yaml.parent / PROVENANCE
+    if provenance_path.is_file():
+        provenance = json.loads(provenance_path.read_text(encoding="utf-8"))
+        lines.append(f"merged classes: {', '.join(provenance['names'])}")
+        for source in provenance["sources"]:
+            moves = [f"{k}->{v}" for k, v in source["mapping"].items() if int(k) != v]
+            lines.append(f"  {source['name']}: {', '.join(source['names'])}; ids {' '.join(moves) or 'unchanged'}")
+    return "\n".join(lines)
