@@ -100,9 +100,10 @@ def test_train_round_writes_a_valid_record_and_keeps_earlier_results(ci_data, ou
     assert first.record["epochs_run"] == 1 and first.record["data"]["names"] == ["student", "desk", "sitae"]
     assert set(first.record["per_class"]) == {"student", "desk", "sitae"}
     assert (first.round_dir / "params.resolved.yaml").is_file()
-    again = train.train_round(rnd)  # a rerun moves the first result to history/, never deletes it
+    again = train.train_round(rnd, force=True)  # a forced rerun moves the first result to history/
     archived = list((again.round_dir / "history").glob("*/train/weights/best.pt"))
     assert len(archived) == 1 and again.best_weights.is_file()
+    assert (again.round_dir / "train" / "weights" / "last.resume.pt").is_file()
     assert not list(again.round_dir.glob("train2*"))
 
 

@@ -83,17 +83,26 @@ def input_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changes
 
 
-def _resumable(last: Path) -> bool:
-    """True when ``last.pt`` still holds its optimizer state (ultralytics strips it when done)."""
-    if not last.is_file():
-        return False
+def _resumable_epoch(path: Path) -> int:
+    """The epoch a checkpoint can resume from, or -1 (missing, cut short, or stripped when done)."""
+    if not path.is_file():
+        return -1
     import torch
 
     try:
-        checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception:  # a checkpoint cut short by a crash
-        return False
-    return isinstance(checkpoint, dict) and checkpoint.get("optimizer") is not None and checkpoint.get("epoch", -1) >= 0
+        return -1
+    if not isinstance(checkpoint, dict) or checkpoint.get("optimizer") is None:
+        return -1
+    return int(checkpoint.get("epoch", -1))
+
+
+def resume_checkpoint(weights_dir: Path) -> Path | None:
+    """``last.pt``, or its whole copy ``last.resume.pt`` when ``last.pt`` was cut short: the newer one."""
+    candidates = [(_resumable_epoch(weights_dir / name), weights_dir / name) for name in ("last.pt", "last.resume.pt")]
+    epoch, best = max(candidates, key=lambda item: item[0])
+    return best if epoch >= 0 else None
 
 
 def round_state(rnd: Round, inputs: dict[str, Any]) -> RoundState:
@@ -113,6 +122,7 @@ def round_state(rnd: Round, inputs: dict[str, Any]) -> RoundState:
         changes = ["its metrics.json records no inputs (written by an older version): they cannot be compared"]
     if record["status"] == "ok":
         return RoundState("changed" if changes else "up-to-date", changes, record)
-    if not changes and _resumable(last):
-        return RoundState("resume", [], record, last)
+    checkpoint = resume_checkpoint(last.parent) if not changes else None
+    if checkpoint:
+        return RoundState("resume", [], record, checkpoint)
     return RoundState("restart", changes, record)

@@ -250,11 +250,11 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
     record("interrupted", "training started; this record is replaced when it ends")
     model = None
     try:
+        model = YOLO(str(resume_from) if resume_from else weights)
+        model.add_callback("on_model_save", keep_resume_copy)
         if resume_from:
-            model = YOLO(str(resume_from))
             model.train(resume=str(resume_from), data=str(data_yaml))
         else:
-            model = YOLO(weights)
             model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
     except KeyboardInterrupt:
         record("interrupted", "KeyboardInterrupt: run the round again to resume it")
@@ -265,6 +265,22 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
         raise
     final = record("ok", "", getattr(model, "trainer", None))
     return TrainResult(round_dir, best, metrics_path, final)
+
+
+def keep_resume_copy(trainer: Any) -> None:
+    """After each checkpoint, copy ``last.pt`` atomically to ``last.resume.pt``.
+
+    ultralytics writes ``last.pt`` in place: a crash during that write leaves it cut short. The
+    copy is always whole, so an interrupted round can resume from one of the two.
+    """
+    import os
+    import shutil
+
+    last = Path(trainer.last)
+    if last.is_file():
+        partial = last.with_name("last.resume.pt.partial")
+        shutil.copyfile(last, partial)
+        os.replace(partial, last.with_name("last.resume.pt"))
 
 
 def check_rerun(rnd: Round, inputs: dict[str, Any], *, force: bool) -> rerun.RoundState:
