@@ -190,6 +190,8 @@ def test_diff_lists_added_removed_and_changed_keys():
     text = explain.format_diff(r03, r07)
     assert "~ train.freeze: 10 -> 6" in text and "+ train.cls: 3.1" in text and "lr0" not in text
     assert "- train.cls: 3.1" in explain.format_diff(r07, r03)
+    r08 = params.load_round("r08_rare_class", check=False, use_local=False)
+    assert "+ data.oversample: {'classes': ['sitae'], 'target_share': 0.2}" in explain.format_diff(r03, r08)
     done = cli("diff", "r03_merge", "params/r04_lr_cos.yaml")
     assert (
         done.returncode == 0 and "~ train.lr0: 0.001 -> 0.01" in done.stdout and "+ train.cos_lr: True" in done.stdout

@@ -78,7 +78,7 @@ def diff_rounds(old: Round, new: Round) -> list[tuple[str, str, Any, Any]]:
         out: dict[str, Any] = {}
         for section, values in (
             ("datasets", rnd.datasets),
-            ("data", {"use": rnd.data_use}),
+            ("data", rnd.to_dict()["data"]),
             ("model", {"from": rnd.model_from}),
             ("train", rnd.train),
             ("predict", rnd.predict),
