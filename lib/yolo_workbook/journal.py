@@ -8,6 +8,7 @@ embedded: it opens offline, anywhere).
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import json
@@ -42,6 +43,15 @@ def _png(fig: Any) -> bytes:
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _figure(name: str, sources: list[Path], profile: str, draw: Any) -> bytes:
+    """A figure's PNG: reused from ``journal_files/`` while newer than the records it shows."""
+    cached = paths.profile_dir(profile) / "journal_files" / name
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=float("inf"))
+    if cached.is_file() and cached.stat().st_mtime > newest:
+        return cached.read_bytes()
+    return _png(draw())
 
 
 def lineage(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
@@ -127,9 +137,14 @@ def build(profile: str) -> dict[str, Any]:
         parent = compare.parent_of(record, records)
         rid = record["round_id"]
         if record.get("per_class"):
-            figures[f"{rid}_classes.png"] = _png(plots.round_vs_parent(record, parent))
             pair = [r for r in (parent, record) if r]
-            figures[f"{rid}_curves.png"] = _png(plots.training_curves(pair, profile=profile))
+            sources = [paths.round_dir(r["round_id"], profile) / "metrics.json" for r in pair]
+            figures[f"{rid}_classes.png"] = _figure(
+                f"{rid}_classes.png", sources, profile, functools.partial(plots.round_vs_parent, record, parent)
+            )
+            figures[f"{rid}_curves.png"] = _figure(
+                f"{rid}_curves.png", sources, profile, functools.partial(plots.training_curves, pair, profile=profile)
+            )
         entries.append(
             {
                 "record": record,
