@@ -25,7 +25,7 @@ data_yaml = Path(sys.argv[1])
 data = yaml.safe_load(data_yaml.read_text())
 names = dict(enumerate(data["names"]))
 started = time.perf_counter()
-for split in ("train", "valid"):
+for split in ("train", "valid", "test"):
     folder = data_yaml.parent / split / "images"
     YOLODataset(img_path=str(folder), imgsz=160, augment=False, data={"names": names, "nc": len(names), "channels": 3},
                 task="detect")
@@ -49,10 +49,9 @@ def main() -> None:
     from yolo_workbook.demo_data import DatasetSpec, write_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
-        valid = args.images // 5
-        spec = DatasetSpec(
-            "bench.v1i.yolov8", 1, {"train": args.images - valid, "valid": valid}, (150, 215), 10.0, (0.16, 0.3), 7
-        )
+        valid, test = args.images // 5, args.images // 100
+        splits = {"train": args.images - valid - test, "valid": valid, "test": test}
+        spec = DatasetSpec("bench.v1i.yolov8", 1, splits, (150, 215), 10.0, (0.16, 0.3), 7)
         started = time.time()
         data_yaml = write_dataset(spec, Path(tmp))
         print(f"wrote {args.images} images in {time.time() - started:.0f} s")
