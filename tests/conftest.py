@@ -13,6 +13,17 @@ from yolo_workbook import paths
 from yolo_workbook.demo_data import write_demo_data
 
 ROOT = paths.PROJECT_ROOT
+# The training rounds of params/, in lineage order: the diary's seven and the rare-class round.
+ROUNDS = [
+    "r01_base",
+    "r02_freeze_new_data",
+    "r03_merge",
+    "r04_lr_cos",
+    "r05_augment",
+    "r06_cls_weight",
+    "r07_lr_freeze6",
+    "r08_rare_class",
+]
 BIN = Path(sys.executable).parent
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write
+from conftest import ROUNDS, write
 
 from yolo_workbook import explain, params
 from yolo_workbook.errors import ParamsError
@@ -167,16 +167,7 @@ def test_round_must_belong_to_the_notebook(chain):
 def test_repository_rounds_resolve_with_every_profile():
     ids = params.list_rounds()
     assert {"e00_env_setup", "p01_video"} <= set(ids)
-    assert [i for i in ids if i.startswith("r")] == [
-        "r01_base",
-        "r02_freeze_new_data",
-        "r03_merge",
-        "r04_lr_cos",
-        "r05_augment",
-        "r06_cls_weight",
-        "r07_lr_freeze6",
-        "r08_rare_class",
-    ]
+    assert [i for i in ids if i.startswith("r")] == ROUNDS
     for profile in ("", "demo", "ci"):
         for rid in ids:
             load(rid, profile=profile, use_local=False)

@@ -10,21 +10,10 @@ import jsonschema
 import nbformat
 import pytest
 import yaml
-from conftest import BIN, ROOT, cli
+from conftest import BIN, ROOT, ROUNDS, cli
 
 from yolo_workbook import explain, metrics, params
 from yolo_workbook.runner import pipeline_order
-
-ROUNDS = [
-    "r01_base",
-    "r02_freeze_new_data",
-    "r03_merge",
-    "r04_lr_cos",
-    "r05_augment",
-    "r06_cls_weight",
-    "r07_lr_freeze6",
-    "r08_rare_class",
-]
 
 
 def test_pipeline_runs_rounds_in_lineage_order():
