@@ -294,7 +294,8 @@ pre {{ background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: 12px; }}
 table {{ border-collapse: collapse; margin: .6em 0; }} th, td {{ border: 1px solid #ddd; padding: 3px 8px; }}
 td {{ text-align: right; }} td:first-child {{ text-align: left; }}
 .verdict {{ font-weight: 600; background: #eef6ee; padding: .4em .6em; border-left: 4px solid #4a4; }}
-dt {{ font-weight: 600; float: left; width: 11em; }} dd {{ margin-left: 12em; }}
+dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; }}
+dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }}
 img {{ max-width: 100%; display: block; margin: .5em 0; }} .meta {{ color: #666; }}
 ul.lineage {{ list-style: none; padding-left: 0; }}"""
     return (

@@ -54,7 +54,7 @@ def per_class_ap(records: list[dict[str, Any]], *, key: str = "AP50") -> Any:
     ax.set_ylim(0, 1)
     ax.set_ylabel(key)
     ax.set_title(f"per-class {key} by round")
-    ax.legend(fontsize="small", ncols=2)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     fig.tight_layout()
     return fig
 
