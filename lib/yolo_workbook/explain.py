@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from yolo_workbook import paths
-from yolo_workbook.params import ROUND_ID, Round, load_round
+from yolo_workbook.params import Round, best_weights_of, is_round_reference, load_round
 
 
 def describe(rnd: Round) -> str:
@@ -17,9 +15,7 @@ def describe(rnd: Round) -> str:
         return str(value).replace("\n", " ")
 
     starts = (
-        f"the best weights of round {rnd.model_from}"
-        if ROUND_ID.match(rnd.model_from) and not rnd.model_from.endswith((".pt", ".yaml"))
-        else rnd.model_from or "-"
+        f"the best weights of round {rnd.model_from}" if is_round_reference(rnd.model_from) else rnd.model_from or "-"
     )
     lines = [
         f"round     {rnd.round_id}  (notebook {rnd.notebook}, profile {rnd.profile or 'none'})",
@@ -43,11 +39,6 @@ def _cli_value(value: Any) -> str:
     return text if re.fullmatch(r"[\w.:/\\+-]+", text) else shlex.quote(text)
 
 
-def parent_weights_path(round_id: str, profile: str) -> Path:
-    """Where a round's best weights are once it has run (whether or not it has)."""
-    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
-
-
 def yolo_command(rnd: Round, *, start_weights: str = "") -> list[str]:
     """The single ``yolo train ...`` command equivalent to this round.
 
@@ -57,8 +48,7 @@ def yolo_command(rnd: Round, *, start_weights: str = "") -> list[str]:
     """
     source = rnd.model_from
     if not start_weights:
-        is_round = bool(ROUND_ID.match(source)) and not source.endswith((".pt", ".yaml", ".yml"))
-        start_weights = str(parent_weights_path(source, rnd.profile)) if is_round else source
+        start_weights = str(best_weights_of(source, rnd.profile)) if is_round_reference(source) else source
     from yolo_workbook.merge import planned_data_yaml
 
     data = str(planned_data_yaml(rnd)) if rnd.data_use else ""

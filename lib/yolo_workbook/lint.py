@@ -31,6 +31,7 @@ from yolo_workbook.params import (
     ROUND_KEYS,
     SECTION_KEYS,
     Round,
+    is_round_reference,
     list_rounds,
     load_round,
 )
@@ -309,7 +310,7 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
 
 def check_model_from(source: str, params_dir: Path) -> tuple[str, str] | None:
     """A parent round that has no file, or a weights path that does not exist: ``(message, fix)``."""
-    if ROUND_ID.match(source) and not source.endswith((".pt", ".yaml", ".yml")):
+    if is_round_reference(source):
         if not (params_dir / f"{source}.yaml").is_file():
             return f"names round '{source}', but params/{source}.yaml does not exist", "name an existing round"
         return None

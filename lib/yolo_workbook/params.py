@@ -431,6 +431,16 @@ def _refuse_unknown_papermill_parameters(notebook: str) -> None:
         return
 
 
+def is_round_reference(value: str) -> bool:
+    """True when ``model.from`` names a round (``r02_freeze``) rather than a weights or model file."""
+    return bool(ROUND_ID.match(value)) and not value.endswith((".pt", ".yaml", ".yml"))
+
+
+def best_weights_of(round_id: str, profile: str) -> Path:
+    """Where a round's best weights are once it has run (whether or not it has)."""
+    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
+
+
 def list_rounds(params_dir: Path | None = None) -> list[str]:
     """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
     base = params_dir or paths.params_dir()

@@ -9,10 +9,18 @@ from pathlib import Path
 
 from yolo_workbook import paths
 from yolo_workbook.errors import ParamsError, RoundChangedError, RoundFailedError, WorkbookError
-from yolo_workbook.params import NOTEBOOKS, Round, list_rounds, load_round, read_round_file
+from yolo_workbook.params import (
+    NOTEBOOKS,
+    Round,
+    best_weights_of,
+    is_round_reference,
+    list_rounds,
+    load_round,
+    read_round_file,
+)
 from yolo_workbook.records import archive_previous
 from yolo_workbook.rerun import round_inputs
-from yolo_workbook.train import best_weights_of, check_data, check_rerun, is_round_reference, resolve_start_weights
+from yolo_workbook.train import check_data, check_rerun, resolve_start_weights
 
 TRAINING_NOTEBOOKS = ("02_base_train", "03_finetune", "04_tune_round")
 
@@ -25,7 +33,7 @@ class RunOutcome:
     """How one round went in a pipeline."""
 
     round_id: str
-    status: str  # "ok", "failed" or "skipped"
+    status: str  # "ok", "refused", "failed" or "skipped"
     seconds: float
     message: str = ""
     notebook: Path | None = None

@@ -13,7 +13,7 @@ from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedErr
 from yolo_workbook.explain import yolo_command
 from yolo_workbook.lint import RESERVED_TRAIN_KEYS
 from yolo_workbook.merge import merge_datasets, merged_dir, oversample
-from yolo_workbook.params import ROUND_ID, Round, round_file, save_resolved
+from yolo_workbook.params import Round, best_weights_of, is_round_reference, round_file, save_resolved
 from yolo_workbook.records import archive_previous
 
 # What a round folder holds after training; moved to history/ before the round runs again.
@@ -35,16 +35,6 @@ class TrainResult:
     best_weights: Path
     metrics_path: Path
     record: dict[str, Any]
-
-
-def best_weights_of(round_id: str, profile: str) -> Path:
-    """Where a round's best weights are once it has run."""
-    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
-
-
-def is_round_reference(value: str) -> bool:
-    """True when ``model.from`` names a round (``r02_freeze``) rather than a weights file."""
-    return bool(ROUND_ID.match(value)) and not value.endswith((".pt", ".yaml", ".yml"))
 
 
 def resolve_start_weights(rnd: Round) -> str:
