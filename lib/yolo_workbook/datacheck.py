@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from yolo_workbook.dataset import IMAGE_SUFFIXES, SPLITS, label_path, list_images
+from yolo_workbook.dataset import IMAGE_SUFFIXES, SPLITS, label_path, list_images, resolve_entry
 from yolo_workbook.lint import Problem
 
 MAX_PER_RULE = 25  # printed per rule; the counts always cover everything
@@ -117,11 +117,7 @@ def _splits(data: dict[str, Any], data_yaml: Path) -> tuple[dict[str, list[Path]
             continue
         entries = []
         for entry in value if isinstance(value, list) else [value]:
-            path = Path(str(entry))
-            if not path.is_absolute():
-                path = (root / str(entry)).resolve()
-                if not path.exists() and str(entry).startswith("../"):
-                    path = (root / str(entry)[3:]).resolve()
+            path = resolve_entry(root, str(entry))
             if not path.exists():
                 problems.append(
                     Problem(

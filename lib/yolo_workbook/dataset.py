@@ -40,7 +40,7 @@ def class_names(data: dict[str, Any]) -> list[str]:
     return [str(n) for n in names]
 
 
-def _resolve_entry(root: Path, entry: str) -> Path:
+def resolve_entry(root: Path, entry: str) -> Path:
     """One train/val/test entry as ultralytics finds it (Roboflow's ``../`` retried without it)."""
     path = Path(entry)
     if not path.is_absolute():
@@ -67,7 +67,7 @@ def resolve_splits(data_yaml: Path, *, dataset: str = "") -> dict[str, list[Path
         if not value:
             continue
         entries = value if isinstance(value, list) else [value]
-        splits[split] = [_resolve_entry(root, str(e)) for e in entries]
+        splits[split] = [resolve_entry(root, str(e)) for e in entries]
     for split in ("train", "val"):
         if split not in splits:
             raise DatasetError(f"{data_yaml}: no '{split}:' entry", fix=f"add '{split}: <images folder>'")
@@ -131,19 +131,3 @@ def count_dataset(data_yaml: Path, *, dataset: str = "") -> dict[str, Any]:
             },
         }
     return result
-
-
-def format_counts(counts: dict[str, Any]) -> str:
-    """A fixed-width table of a :func:`count_dataset` result, one row per class."""
-    splits = list(counts["splits"])
-    header = f"{'class':<16}" + "".join(f"{s + ' boxes':>14}" for s in splits) + f"{'share':>8}"
-    rows = [header]
-    total_by_class = {
-        name: sum(counts["splits"][s]["per_class"][name]["boxes"] for s in splits) for name in counts["names"]
-    }
-    total = sum(total_by_class.values()) or 1
-    for name in counts["names"]:
-        cells = "".join(f"{counts['splits'][s]['per_class'][name]['boxes']:>14}" for s in splits)
-        rows.append(f"{name:<16}{cells}{total_by_class[name] / total:>8.1%}")
-    rows.append(f"{'images':<16}" + "".join(f"{counts['splits'][s]['images']:>14}" for s in splits))
-    return "\n".join(rows)

@@ -9,8 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import dataset, paths
-from yolo_workbook.params import Round
+from yolo_workbook.datacheck import DataReport, dataset_stats
 from yolo_workbook.records import write_json
 
 
@@ -58,8 +57,8 @@ def openmp_runtimes() -> list[dict[str, str]]:
     ]
 
 
-def environment_report(rnd: Round) -> dict[str, Any]:
-    """Everything notebook 01 checks, as plain data (the content of ``env_report.json``)."""
+def environment_report() -> dict[str, Any]:
+    """Versions, device and OpenMP runtimes of this kernel, as plain data (for ``env_report.json``)."""
     import torch  # noqa: F401  (imported first so that its OpenMP runtime is loaded and listed)
 
     report: dict[str, Any] = {
@@ -86,14 +85,7 @@ def environment_report(rnd: Round) -> dict[str, Any]:
         "env_vars": {
             k: os.environ[k] for k in ("KMP_DUPLICATE_LIB_OK", "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ
         },
-        "datasets": {},
     }
-    for name, written in rnd.datasets.items():
-        path = paths.project_path(written)
-        try:
-            report["datasets"][name] = dataset.count_dataset(path, dataset=name)
-        except Exception as exc:  # report every dataset, even when one is broken
-            report["datasets"][name] = {"data_yaml": str(path), "error": str(exc)}
     return report
 
 
@@ -112,6 +104,11 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(report: dict[str, Any], path: Path) -> Path:
-    """Write ``env_report.json`` atomically."""
-    return write_json(path, report)
+def write_report(report: dict[str, Any], data_reports: dict[str, DataReport], path: Path) -> Path:
+    """Write ``env_report.json`` atomically, with each dataset's stats and problem counts."""
+    datasets: dict[str, Any] = {}
+    for name, data_report in data_reports.items():
+        errors = sum(p.level == "error" for p in data_report.problems)
+        entry = dataset_stats(data_report) if data_report.images else {"data_yaml": str(data_report.data_yaml)}
+        datasets[name] = {**entry, "errors": errors, "warnings": len(data_report.problems) - errors}
+    return write_json(path, {**report, "datasets": datasets})
