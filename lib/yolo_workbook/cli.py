@@ -1,6 +1,7 @@
 """``yolo-workbook``: the command line of the workbook.
 
 Examples:
+    yolo-workbook doctor --profile demo
     yolo-workbook demo-data
     yolo-workbook run params/r01_base.yaml --profile demo
     yolo-workbook pipeline --profile demo
@@ -20,6 +21,21 @@ import time
 
 from yolo_workbook import __version__, paths
 from yolo_workbook.errors import WorkbookError
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from yolo_workbook.env import environment_report, format_report
+    from yolo_workbook.records import write_json
+
+    report = environment_report(profile=args.profile)
+    print(format_report(report))
+    if args.json:
+        print(f"report: {write_json(paths.project_path(args.json), report)}")
+    elif args.json == "":
+        print(json.dumps(report, indent=1, ensure_ascii=False))
+    return 1 if any(f["level"] == "error" for f in report["findings"]) else 0
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -188,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_profile(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--profile", default="", help="overlay params/profiles/PROFILE.yaml (e.g. demo, ci)")
+
+    doctor = verbs.add_parser(
+        "doctor", help="check this environment: versions, device, OpenMP, fonts, weights (exit 1 on errors)"
+    )
+    add_profile(doctor)
+    doctor.add_argument("--json", metavar="FILE", help="also write the report as JSON (env_report.json's shape)")
+    doctor.set_defaults(func=_doctor)
 
     run = verbs.add_parser("run", help="run one round file through its notebook (papermill)")
     run.add_argument("round_file", help="e.g. params/r01_base.yaml")

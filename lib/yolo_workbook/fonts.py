@@ -85,3 +85,37 @@ def subset_font_base64(text: str) -> str:
     buffer = io.BytesIO()
     font.save(buffer)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def missing_glyphs(text: str, fonts: list[Path]) -> list[str]:
+    """Characters of ``text`` that none of ``fonts`` can draw (whitespace ignored), in order of first use."""
+    from fontTools.ttLib import TTFont
+
+    covered: set[int] = set()
+    for font in fonts:
+        with TTFont(str(font), fontNumber=0, lazy=True) as ttf:
+            covered |= set(ttf.getBestCmap() or {})
+    return list(dict.fromkeys(c for c in text if not c.isspace() and ord(c) not in covered))
+
+
+def drawing_fonts(names: list[str]) -> dict[str, list[Path]]:
+    """The font files that will draw class names, per drawer, as the workbook sets them up (nothing downloaded).
+
+    ``ultralytics``: labels on its plots and annotated predictions (``Arial.Unicode.ttf`` in its
+    config folder for non-ASCII names, else ``Arial.ttf``; the workbook puts NanumGothic there).
+    ``matplotlib``: the workbook's figures and journal (matplotlib's sans-serif, then NanumGothic).
+    """
+    from matplotlib import font_manager
+    from ultralytics.utils import USER_CONFIG_DIR
+
+    cjk = cjk_font_path()
+    wanted = "Arial.ttf" if all(name.isascii() for name in names) else "Arial.Unicode.ttf"
+    ultralytics_font = Path(USER_CONFIG_DIR) / wanted
+    if not ultralytics_font.is_file():
+        known = [Path(f.fname) for f in font_manager.fontManager.ttflist if f.fname.endswith(wanted)]
+        ultralytics_font = known[0] if known else (cjk if wanted == "Arial.Unicode.ttf" else None)
+    latin = Path(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"])))
+    return {
+        "ultralytics": [ultralytics_font] if ultralytics_font else [],
+        "matplotlib": [latin, *([cjk] if cjk else [])],
+    }

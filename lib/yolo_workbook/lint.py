@@ -30,6 +30,8 @@ from yolo_workbook.params import (
     ROUND_ID,
     ROUND_KEYS,
     SECTION_KEYS,
+    SECTIONS,
+    SWITCH_KEYS,
     Round,
     is_round_reference,
     list_rounds,
@@ -150,7 +152,7 @@ def _suggest(key: str, known: tuple[str, ...] | list[str]) -> str:
 
 def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, prefix: str = "") -> list[Problem]:
     problems: list[Problem] = []
-    for section in ("datasets", "data", "model", "train", "predict"):
+    for section in SECTIONS:
         if section not in data:
             continue
         value, key = data[section], f"{prefix}{section}"
@@ -187,6 +189,8 @@ def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, pref
                 found = check_argument(str(sub), subvalue)
                 if found:
                     problems.append(_err(file, line, dotted, *found))
+            elif section in SWITCH_KEYS and not isinstance(subvalue, bool):
+                problems.append(_err(file, line, dotted, f"must be true or false, got {subvalue!r}", f"{sub}: true"))
             elif section == "datasets" and not isinstance(subvalue, str):
                 problems.append(
                     _err(

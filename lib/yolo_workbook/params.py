@@ -42,14 +42,21 @@ ROUND_KEYS = (
     "model",
     "train",
     "predict",
+    "runtime",
+    "loggers",
 )
 # Notebook parameters that are not round keys: the profile to overlay, and force (train again).
 NOTEBOOK_PARAMETERS = ("profile", "force")
 # Keys that belong to one file and are never inherited through ``extends``.
 OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
-SECTION_KEYS = {"data": ("use", "oversample"), "model": ("from",)}
-PROFILE_KEYS = ("profile", "datasets", "data", "model", "train", "predict", "rounds")
+# Switches of this machine's process (``runtime``) and of ultralytics' experiment loggers (``loggers``):
+# yes/no values, all off by default.
+SWITCH_KEYS = {"runtime": ("allow_duplicate_openmp",), "loggers": ("mlflow", "tensorboard")}
+SECTION_KEYS = {"data": ("use", "oversample"), "model": ("from",), **SWITCH_KEYS}
+SECTIONS = ("datasets", "data", "model", "train", "predict", "runtime", "loggers")
+PROFILE_KEYS = ("profile", *SECTIONS, "rounds")
 NOTEBOOKS = ("01_env_setup", "02_base_train", "03_finetune", "04_tune_round", "05_predict_json")
+TRAINING_NOTEBOOKS = NOTEBOOKS[1:4]
 ROUND_ID = re.compile(r"^[a-z]\d{2}_[a-z0-9_]+$")
 
 
@@ -70,6 +77,8 @@ class Round:
         model_from (str): A parent round id (its best weights) or a weights / model yaml path.
         train (dict[str, Any]): ultralytics train arguments, verbatim.
         predict (dict[str, Any]): ultralytics predict arguments plus ``source``.
+        runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
+        loggers (dict[str, bool]): ultralytics loggers to turn on: ``mlflow``, ``tensorboard``.
         files (list[str]): Every params file that took part, in overlay order.
         origin (dict[str, str]): ``section.key`` -> the file that set its final value.
     """
@@ -86,6 +95,8 @@ class Round:
     train: dict[str, Any]
     predict: dict[str, Any]
     oversample: dict[str, Any] = field(default_factory=dict)
+    runtime: dict[str, bool] = field(default_factory=dict)
+    loggers: dict[str, bool] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
 
@@ -121,6 +132,8 @@ class Round:
             "model": {"from": self.model_from},
             "train": self.train,
             "predict": self.predict,
+            **({"runtime": self.runtime} if self.runtime else {}),
+            **({"loggers": self.loggers} if self.loggers else {}),
             "files": self.files,
         }
 
@@ -169,7 +182,7 @@ def _check_keys(data: dict[str, Any], known: tuple[str, ...], *, file: str, sect
 
 
 def _check_sections(data: dict[str, Any], *, file: str) -> None:
-    for section in ("datasets", "data", "model", "train", "predict", "rounds"):
+    for section in (*SECTIONS, "rounds"):
         if section in data and not isinstance(data[section], dict):
             raise ParamsError(
                 f"{file}: '{section}' must be a mapping of keys, found {data[section]!r}",
@@ -191,7 +204,7 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_origin(origin: dict[str, str], layer: dict[str, Any], file: str) -> None:
-    for section in ("datasets", "data", "model", "train", "predict"):
+    for section in SECTIONS:
         for key in layer.get(section, {}) or {}:
             origin[f"{section}.{key}"] = file
 
@@ -396,6 +409,8 @@ def load_round(
         train=dict(merged.get("train") or {}),
         predict=dict(merged.get("predict") or {}),
         oversample=dict((merged.get("data") or {}).get("oversample") or {}),
+        runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
+        loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
         files=files,
         origin=origin,
     )

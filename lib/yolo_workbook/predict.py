@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import paths
+from yolo_workbook import openmp, paths
 from yolo_workbook.errors import PredictError
 from yolo_workbook.params import Round, save_resolved
 from yolo_workbook.records import archive_previous, write_json
@@ -136,6 +136,7 @@ def predict_to_json(rnd: Round) -> PredictResult:
         >>> from yolo_workbook.params import load_round
         >>> result = predict_to_json(load_round("p01_video", profile="ci"))  # doctest: +SKIP
     """
+    openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     args = check_predict_args(rnd)
     weights = resolve_start_weights(rnd)
     source, is_video = _resolve_source(rnd)

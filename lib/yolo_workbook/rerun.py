@@ -26,8 +26,8 @@ from yolo_workbook import metrics
 from yolo_workbook.params import Round
 from yolo_workbook.records import read_json
 
-# Parts of a resolved round that do not change what is trained.
-_NOT_INPUTS = ("why", "expect", "files", "notebook", "chain")
+# Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in).
+_NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers")
 
 
 @dataclass

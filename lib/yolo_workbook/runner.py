@@ -11,6 +11,7 @@ from yolo_workbook import paths
 from yolo_workbook.errors import ParamsError, RoundChangedError, RoundFailedError, WorkbookError
 from yolo_workbook.params import (
     NOTEBOOKS,
+    TRAINING_NOTEBOOKS,
     Round,
     best_weights_of,
     is_round_reference,
@@ -21,8 +22,6 @@ from yolo_workbook.params import (
 from yolo_workbook.records import archive_previous
 from yolo_workbook.rerun import round_inputs
 from yolo_workbook.train import check_data, check_rerun, resolve_start_weights
-
-TRAINING_NOTEBOOKS = ("02_base_train", "03_finetune", "04_tune_round")
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}

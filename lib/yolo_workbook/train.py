@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import dataset, metrics, paths, rerun
+from yolo_workbook import dataset, metrics, openmp, paths, rerun
 from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
 from yolo_workbook.explain import yolo_command
 from yolo_workbook.lint import RESERVED_TRAIN_KEYS
+from yolo_workbook.loggers import active_loggers, check_loggers
 from yolo_workbook.merge import merge_datasets, merged_dir, oversample
 from yolo_workbook.params import Round, best_weights_of, is_round_reference, round_file, save_resolved
 from yolo_workbook.records import archive_previous
@@ -195,6 +196,8 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
         >>> result.record["overall"]["mAP50"]  # doctest: +SKIP
         0.62
     """
+    openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
+    check_loggers(rnd)
     train_args = check_train_args(rnd)
     check_data(rnd)
     weights = resolve_start_weights(rnd)
@@ -242,10 +245,13 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
     try:
         model = YOLO(str(resume_from) if resume_from else weights)
         model.add_callback("on_model_save", keep_resume_copy)
-        if resume_from:
-            model.train(resume=str(resume_from), data=str(data_yaml))
-        else:
-            model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+        with active_loggers(rnd) as where:
+            for name, place in where.items():
+                print(f"{rnd.round_id}: logging to {name} at {place}")
+            if resume_from:
+                model.train(resume=str(resume_from), data=str(data_yaml))
+            else:
+                model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
     except KeyboardInterrupt:
         record("interrupted", "KeyboardInterrupt: run the round again to resume it")
         raise
