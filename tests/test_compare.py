@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yolo_workbook import compare
+from yolo_workbook import compare, widgets
 
 
 def _record(rid: str, parent: str, ap50: dict[str, float | None], map5095: float, shares: dict[str, float]) -> dict:
@@ -49,4 +49,4 @@ def test_verdict_of_a_root_and_of_a_failed_round():
 
 
 def test_headless_outside_a_kernel():
-    assert compare.running_headless()
+    assert widgets.running_headless()

@@ -1,10 +1,8 @@
-"""Comparing rounds: deltas against the parent round, the weakest class, a verdict, a widget."""
+"""Comparing rounds: deltas against the parent round, the weakest class, a verdict (the widget: widgets.py)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from yolo_workbook import plots
 
 
 def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -80,46 +78,3 @@ def format_comparison(records: list[dict[str, Any]]) -> str:
     for record in records:
         lines.append(f"{record['round_id']:<22} {verdict(record, parent_of(record, records))}")
     return "\n".join(lines)
-
-
-def running_headless() -> bool:
-    """True under papermill (or outside a kernel): widgets would not be seen, show static figures."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return True
-    shell = get_ipython()
-    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
-        return True
-    return any(src.lstrip().startswith("# Parameters") for src in shell.history_manager.input_hist_raw)
-
-
-def show_comparison(records: list[dict[str, Any]], *, profile: str) -> Any:
-    """In JupyterLab: a widget that picks the rounds to compare; headless: the same figures, static."""
-    usable = [r for r in records if r.get("per_class")]
-    if running_headless() or not usable:
-        plots.per_class_ap(usable)
-        plots.training_curves(usable, profile=profile)
-        return None
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    ids = [r["round_id"] for r in usable]
-    picker = widgets.SelectMultiple(options=ids, value=tuple(ids), rows=min(8, len(ids)), description="rounds")
-    output = widgets.Output()
-
-    def draw(change: Any = None) -> None:
-        chosen = [r for r in usable if r["round_id"] in picker.value]
-        with output:
-            output.clear_output(wait=True)
-            if chosen:
-                plots.per_class_ap(chosen)
-                plots.training_curves(chosen, profile=profile)
-                plt.show()
-
-    picker.observe(draw, names="value")
-    draw()
-    box = widgets.VBox([picker, output])
-    display(box)
-    return box
