@@ -143,7 +143,7 @@ def test_base_weights_missing_offline_is_a_warning_with_where_to_put_them(params
     rounds = [load_round(r, params_dir=params_dir, check=False) for r in ("r01_base", "r02_mine", "r03_yaml")]
     findings = {f.message.split()[0]: f for f in weights_findings(rounds)}
     assert findings["yolov0n.pt"].level == "warning" and "downloads it from GitHub" in findings["yolov0n.pt"].message
-    assert "yolo-workbook run r01_base" in findings["yolov0n.pt"].fix
+    assert "yolo-workbook run params/r01_base.yaml" in findings["yolov0n.pt"].fix
     assert findings[str(weights)].level == "ok" and "available offline" in findings[str(weights)].message
     assert findings["yolov8n.yaml"].level == "ok"
 

@@ -149,8 +149,8 @@ def weights_findings(rounds: list[Round]) -> list[Finding]:
                     "weights",
                     f"{source} {used} is not on this machine: ultralytics downloads it from GitHub at the first"
                     " training, which fails offline",
-                    f"while online, the first `yolo-workbook run {users[0]}` downloads it into {WEIGHTS_DIR};"
-                    f" offline, copy {Path(source).name} there or into {paths.PROJECT_ROOT}",
+                    f"while online, the first `yolo-workbook run params/{users[0]}.yaml` downloads it into"
+                    f" {WEIGHTS_DIR}; offline, copy {Path(source).name} there or into {paths.PROJECT_ROOT}",
                 )
             )
     return findings

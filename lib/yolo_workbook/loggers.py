@@ -65,6 +65,8 @@ def active_loggers(rnd: Round) -> Iterator[dict[str, str]]:
             "MLFLOW_EXPERIMENT_NAME": f"yolo-workbook-{rnd.profile or 'default'}",
             "MLFLOW_RUN": rnd.round_id,
             "MLFLOW_DISABLE_TELEMETRY": "true",
+            # MLflow 3.x keeps the file store "in maintenance" and refuses it unless allowed; it needs no database.
+            "MLFLOW_ALLOW_FILE_STORE": "true",
             "DO_NOT_TRACK": "true",
         }
         where["mlflow"] = environment["MLFLOW_TRACKING_URI"]
