@@ -152,7 +152,7 @@ def test_cpu_only_torch_next_to_an_nvidia_gpu_is_an_error():
     device = {"kind": "cpu", "nvidia_smi": "C:/Windows/System32/nvidia-smi.exe", "torch_cuda_build": ""}
     (finding,) = device_findings({**device, "cpu_cores": 8})
     assert finding.level == "error" and "CPU-only build" in finding.message
-    assert "download.pytorch.org/whl/cu" in finding.fix
+    assert "download.pytorch.org/whl/cu" in finding.fix or "pytorch=*=cuda*" in finding.fix
 
 
 def sitecustomize(folder: Path, code: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ import subprocess
 import nbformat
 import pytest
 import tomllib
-import yaml
 from conftest import ROOT
 
 from yolo_workbook.params import NOTEBOOK_PARAMETERS, NOTEBOOKS, ROUND_KEYS
@@ -19,31 +18,6 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 def _name(requirement: str) -> str:
     return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
-def test_environment_yml_has_the_conda_shape_and_covers_pyproject():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    assert set(env) == {"name", "channels", "dependencies"}
-    assert env["channels"][0] == "conda-forge"
-    conda_specs = [d for d in env["dependencies"] if isinstance(d, str)]
-    assert "python=3.11" in conda_specs and "pip" in conda_specs
-    for spec in conda_specs:  # conda MatchSpec shape: name, optional =version
-        assert re.fullmatch(r"[a-z0-9][a-z0-9_.-]*(=[0-9][0-9.*]*)?", spec), spec
-    pip_part = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert "-e .[dev]" in pip_part  # the project itself, editable, so the notebooks import it
-    pip_names = {_name(r) for r in pip_part if not r.startswith("-")}
-    wanted = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"]
-    missing = {_name(r) for r in wanted} - pip_names
-    assert not missing, f"environment.yml lacks {missing}"
-
-
-def test_pip_part_of_environment_yml_is_valid_requirements():
-    from packaging.requirements import Requirement
-
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    for line in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)):
-        if not line.startswith("-"):
-            Requirement(line)
 
 
 def test_core_packages_are_declared():

@@ -84,13 +84,16 @@ def device_findings(device: dict[str, Any]) -> list[Finding]:
         message = f"CUDA {device['torch_cuda_build']}: {device['name']}, {device['memory_gib']} GiB"
         return [Finding("ok", "device", message)]
     if device["nvidia_smi"] and not device["torch_cuda_build"]:
+        if (Path(sys.prefix) / "conda-meta").is_dir():  # a pip wheel here would bring a second OpenMP runtime
+            how = 'conda install -c conda-forge "pytorch=*=cuda*" torchvision'
+        else:
+            how = "pip install torch torchvision --force-reinstall --index-url https://download.pytorch.org/whl/cu126"
         return [
             Finding(
                 "error",
                 "device",
                 f"an NVIDIA GPU is present ({device['nvidia_smi']}) but torch {_version('torch')} is a CPU-only build",
-                "install the CUDA build: pip install torch torchvision --index-url https://download.pytorch.org/whl/cu126"
-                " (see README, 'conda and Windows'), then run yolo-workbook doctor again",
+                f"install the CUDA build: {how} (see README, 'conda and Windows'), then run yolo-workbook doctor again",
             )
         ]
     if device["nvidia_smi"]:
