@@ -27,6 +27,9 @@ def describe(rnd: Round) -> str:
         lines.append("train     " + " ".join(f"{k}={fmt(v)}" for k, v in rnd.train.items()))
     if rnd.notebook == "05_predict_json":
         lines.append("predict   " + " ".join(f"{k}={fmt(v)}" for k, v in rnd.predict.items()))
+    switches = [f"{k}" for section in (rnd.runtime, rnd.loggers) for k, on in section.items() if on]
+    if switches:  # only when on: the notebooks' checked outputs stay the same for everyone else
+        lines.append(f"switches  {' '.join(switches)}")
     lines.append(f"why       {fmt(rnd.why) or '-'}")
     lines.append(f"expect    {fmt(rnd.expect) or '-'}")
     return "\n".join(lines)
