@@ -56,7 +56,7 @@ def two_intel_runtimes(tmp_path: Path) -> tuple[list[dict[str, str]], Path, Path
 
 def test_owner_of_names_the_conda_and_the_pip_package(two_intel_runtimes):
     runtimes, prefix, site = two_intel_runtimes
-    owners = [owner_of(r["path"], prefix=prefix, search_path=[str(site)]) for r in runtimes]
+    owners = [str(owner_of(r["path"], prefix=prefix, search_path=[str(site)])) for r in runtimes]
     assert owners == ["intel-openmp 2024.1.0 (conda, main)", "torch 2.5.1 (pip)"]
 
 

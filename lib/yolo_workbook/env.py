@@ -266,7 +266,7 @@ def environment_report(*, profile: str = "", rounds: list[Round] | None = None) 
     names = class_names_of(rounds)
     findings += device_findings(device) + version_findings(versions) + weights_findings(rounds)
     findings += font_findings(names)
-    runtimes = [{**r, "package": openmp.owner_of(r["path"])} for r in runtimes]
+    runtimes = [{**r, "package": str(openmp.owner_of(r["path"]))} for r in runtimes]
     order = {"error": 0, "warning": 1, "ok": 2}
     return {
         "python": platform.python_version(),

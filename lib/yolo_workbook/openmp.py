@@ -102,45 +102,72 @@ def probe_runtimes(*, timeout: int = 300) -> tuple[list[dict[str, str]], str]:
     return json.loads(child.stdout.strip().splitlines()[-1]), crash
 
 
-def _conda_owner(path: Path, prefix: Path) -> str:
+@dataclass(frozen=True)
+class Owner:
+    """The package that installed a file.
+
+    Attributes:
+        name (str): Package name (``""`` when unknown).
+        version (str): Its version.
+        source (str): ``conda``, ``pip``, ``dpkg`` or ``unknown``.
+        channel (str): The conda channel (``conda-forge``, ``main``), when known.
+    """
+
+    name: str
+    version: str = ""
+    source: str = "unknown"
+    channel: str = ""
+
+    def __str__(self) -> str:
+        if self.source == "unknown":
+            return "unknown (not installed by conda, pip or dpkg)"
+        where = {"dpkg": "system package, dpkg"}.get(self.source, self.source)
+        where += f", {self.channel}" if self.channel else ""
+        return f"{self.name}{' ' + self.version if self.version else ''} ({where})"
+
+
+def _same(a: Path | str, b: Path | str) -> bool:
+    """Equal paths, as the file system compares them (case-insensitive on Windows)."""
+    return os.path.normcase(os.path.normpath(a)) == os.path.normcase(os.path.normpath(b))
+
+
+def _conda_owner(path: Path, prefix: Path) -> Owner | None:
     meta = prefix / "conda-meta"
-    try:
-        relative = path.relative_to(prefix).as_posix()
-    except ValueError:
-        return ""
-    for record in sorted(meta.glob("*.json")) if meta.is_dir() else []:
+    if not meta.is_dir():
+        return None
+    for record in sorted(meta.glob("*.json")):
         try:
             data = json.loads(record.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if relative in {str(f).replace("\\", "/") for f in data.get("files", [])}:
+        if any(_same(prefix / str(f), path) for f in data.get("files", []) if Path(str(f)).name == path.name):
             channel = str(data.get("channel", "")).rstrip("/").rsplit("/", 1)[-1]
-            return f"{data.get('name')} {data.get('version')} (conda{', ' + channel if channel else ''})"
-    return ""
+            return Owner(str(data.get("name")), str(data.get("version", "")), "conda", channel)
+    return None
 
 
-def _pip_owner(path: Path, search_path: list[str]) -> str:
+def _pip_owner(path: Path, search_path: list[str]) -> Owner | None:
     for dist in metadata.distributions(path=search_path):
         for file in dist.files or []:
-            if file.name == path.name and Path(os.path.normpath(dist.locate_file(file))) == path:
-                return f"{dist.metadata['Name']} {dist.version} (pip)"
-    return ""
+            if file.name == path.name and _same(str(dist.locate_file(file)), path):
+                return Owner(dist.metadata["Name"], dist.version, "pip")
+    return None
 
 
-def _dpkg_owner(path: Path, info_dir: Path = Path("/var/lib/dpkg/info")) -> str:
+def _dpkg_owner(path: Path, info_dir: Path = Path("/var/lib/dpkg/info")) -> Owner | None:
     if not info_dir.is_dir() or not str(path).startswith(("/usr/", "/lib")):
-        return ""
-    wanted = str(path)
+        return None
+    wanted = {str(path), str(path.parent / _soname(path))} - {str(path.parent / "")}
     for listing in info_dir.glob("*.list"):
         try:
-            if wanted in listing.read_text(encoding="utf-8", errors="replace").splitlines():
-                return f"{listing.stem.split(':')[0]} (system package, dpkg)"
+            if wanted & set(listing.read_text(encoding="utf-8", errors="replace").splitlines()):
+                return Owner(listing.stem.split(":")[0], source="dpkg")
         except OSError:
             continue
-    return ""
+    return None
 
 
-def owner_of(file: str, *, prefix: Path | None = None, search_path: list[str] | None = None) -> str:
+def owner_of(file: str, *, prefix: Path | None = None, search_path: list[str] | None = None) -> Owner:
     """The package that installed a library file: conda (``conda-meta``), pip (``RECORD``) or dpkg.
 
     Args:
@@ -149,24 +176,15 @@ def owner_of(file: str, *, prefix: Path | None = None, search_path: list[str] | 
         search_path (list[str] | None): Where pip distributions live (default: ``sys.path``).
 
     Returns:
-        (str): e.g. ``torch 2.5.1 (pip)``, ``intel-openmp 2024.1.0 (conda, main)``, or ``unknown``.
+        (Owner): e.g. ``torch 2.5.1 (pip)``, ``intel-openmp 2024.1.0 (conda, main)`` as text.
     """
     prefix = Path(prefix or sys.prefix)
     search_path = search_path if search_path is not None else sys.path
-    candidates = [Path(os.path.normpath(file))]
-    real = Path(os.path.realpath(file))
-    if real != candidates[0]:
-        candidates.append(real)
-    for candidate in candidates:
-        owner = (
-            _conda_owner(candidate, prefix)
-            or _pip_owner(candidate, search_path)
-            or _dpkg_owner(candidate)
-            or (_dpkg_owner(candidate.parent / _soname(candidate)) if _soname(candidate) else "")
-        )
+    for candidate in dict.fromkeys([Path(os.path.normpath(file)), Path(os.path.realpath(file))]):
+        owner = _conda_owner(candidate, prefix) or _pip_owner(candidate, search_path) or _dpkg_owner(candidate)
         if owner:
             return owner
-    return "unknown (not installed by conda, pip or dpkg)"
+    return Owner("")
 
 
 def _soname(path: Path) -> str:
@@ -217,28 +235,29 @@ def diagnose(
             problem = "Intel OpenMP is loaded next to another OpenMP runtime: known to crash or deadlock"
         else:
             problem = f"{len(runtimes)} OpenMP runtimes are loaded (each with its own threads; can oversubscribe)"
-        level = "error" if intel and not (allowed and environ.get("KMP_DUPLICATE_LIB_OK") == "TRUE") else "warning"
-        findings.append(Finding(level if intel else "warning", "openmp", f"{problem}. {listed}", _fix(owners, intel)))
+        # Intel's runtime aborts (or misbehaves) unless the opt-in is on; GNU and LLVM copies coexist, slower.
+        silenced = allowed and environ.get("KMP_DUPLICATE_LIB_OK") == "TRUE"
+        level = "error" if intel and not silenced else "warning"
+        findings.append(Finding(level, "openmp", f"{problem}. {listed}", _fix(owners, intel)))
     findings += _environment_findings(environ, allowed=allowed, duplicates=len(runtimes) > 1)
     return findings
 
 
-def _fix(owners: list[str], intel: int) -> str:
-    sources = {o.split("(", 1)[-1].split(",")[0].rstrip(")") for o in owners}
-    steps = []
+def _fix(owners: list[Owner], intel: int) -> str:
+    sources = {owner.source for owner in owners}
+    named = ", ".join(str(owner) for owner in owners)
     if {"conda", "pip"} <= sources:
-        steps.append(
-            "install everything from one source: this environment mixes conda and pip packages"
-            f" ({', '.join(owners)}). Either `pip uninstall torch torchvision` then"
-            " `conda install -c conda-forge pytorch torchvision`, or create a fresh environment from environment.yml"
-            " (conda-forge only)"
-        )
+        steps = [
+            f"install everything from one source: this environment mixes conda and pip packages ({named})."
+            " Either `pip uninstall torch torchvision` then `conda install -c conda-forge pytorch torchvision`,"
+            " or create a fresh environment from environment.yml (conda-forge only)"
+        ]
     else:
-        steps.append(
-            f"install these packages from one source so that they share one OpenMP runtime ({', '.join(owners)}):"
+        steps = [
+            f"install these packages from one source so that they share one OpenMP runtime ({named}):"
             " all from conda-forge, or all pip wheels in a fresh venv"
-        )
-    if any(o.startswith(("intel-openmp", "mkl", "llvm-openmp", "libgomp")) and "conda" in o for o in owners) and intel:
+        ]
+    if intel and any(o.source == "conda" and o.name in ("intel-openmp", "mkl", "llvm-openmp") for o in owners):
         steps.append("or `conda install nomkl` so numpy and scipy use OpenBLAS instead of MKL's libiomp5")
     if intel:
         steps.append(
