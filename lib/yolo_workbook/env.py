@@ -31,11 +31,18 @@ PACKAGES += ("matplotlib", "threadpoolctl")
 ENV_VARS = ("KMP_DUPLICATE_LIB_OK", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
 
 
+# OpenCV ships under several names (conda-forge's opencv installs opencv_python metadata; images often use headless).
+ALIASES = {"opencv-python": ("opencv-python", "opencv-python-headless", "opencv-contrib-python")}
+
+
 def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    for name in ALIASES.get(package, (package,)):
+        try:
+            found = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+        return found if name == package else f"{found} ({name})"
+    return "not installed"
 
 
 def device_facts() -> dict[str, Any]:
