@@ -7,12 +7,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+BROWSER_INSTALLED := $(VENV)/.browser-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PROFILE ?= demo
 
-.PHONY: help install demo demo-data pipeline test test-fast lint format lab bench
+.PHONY: help install browser-deps demo demo-data pipeline test test-browser test-fast lint format lab bench
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +23,20 @@ $(INSTALLED): pyproject.toml
 	@touch $@
 
 install: $(INSTALLED) ## create .venv and install the project (editable) with dev tools
+
+$(BROWSER_INSTALLED): $(INSTALLED) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
+	@touch $@
+
+# Playwright drives the system Chromium: never `playwright install` (no browser download).
+browser-deps: $(BROWSER_INSTALLED) ## what the JupyterLab browser test needs: playwright (pip), chromium (apt, if missing)
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "warning: no chromium and no apt-get; install Chromium as 'chromium' on PATH (the browser test skips)" >&2; \
+	fi
 
 demo-data: $(INSTALLED) ## write the synthetic demo datasets and video
 	$(BIN)/yolo-workbook demo-data --size demo
@@ -32,10 +48,13 @@ demo: demo-data ## run the whole workbook on the demo data (outputs/demo/)
 pipeline: $(INSTALLED) ## run every round on PROFILE (default demo)
 	$(BIN)/yolo-workbook pipeline --profile $(PROFILE)
 
-test: $(INSTALLED) ## lint, then every test (unit, notebooks via papermill and nbval, demo learnability)
+test: browser-deps ## lint, then every test (unit, notebooks via papermill, nbval and JupyterLab in Chromium, demo)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (screenshots: outputs/test-artifacts/)
+	$(BIN)/python -m pytest -m browser
 
 test-fast: $(INSTALLED) ## unit tests only (no training, no kernels)
 	$(BIN)/python -m pytest -m "not slow and not notebook"
