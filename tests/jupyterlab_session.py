@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -198,6 +199,15 @@ class JupyterLab:
         with self._opener.open(request, timeout=10) as answer:
             body = answer.read()
         return json.loads(body) if body else None
+
+    def page_config(self) -> dict[str, Any]:
+        """The configuration the server hands to the JupyterLab page (``jupyter-config-data``)."""
+        with self._opener.open(self.url + "/lab", timeout=10) as answer:
+            page = answer.read().decode("utf-8")
+        found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+        if not found:
+            raise ValueError(f"{self.url}/lab has no jupyter-config-data")
+        return dict(json.loads(found.group(1)))
 
     def _xsrf(self) -> str:
         return next((cookie.value or "" for cookie in self._cookies if cookie.name == "_xsrf"), "")

@@ -253,6 +253,18 @@ def _text(page: Any, selector: str) -> str:
     return page.locator(selector).first.inner_text()
 
 
+def test_jupyterlab_is_local_tokenless_and_offline(lab: JupyterLab) -> None:
+    assert lab.url.startswith("http://127.0.0.1:")
+    assert lab.api("GET", "/api/status") is not None  # no token asked
+    config = lab.page_config()
+    assert config["token"] == ""
+    assert config["news"] == {"disabled": True}
+    assert "@jupyterlab/apputils-extension:announcements" in config["disabledExtensions"]
+    assert config["extensionManager"]["can_install"] is False  # no PyPI look-ups from the extension manager
+    assert lab.api("GET", "/lab/api/news") == {"news": []}
+    assert lab.api("GET", "/lab/api/update") == {"notification": None}
+
+
 def test_env_setup_runs_in_jupyterlab(notebook: Callable[[str], Any]) -> None:
     page = notebook("01_env_setup")
     outputs = page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_inner_texts()
