@@ -356,6 +356,11 @@ def test_round_editor_lints_live_and_writes_a_round_file(notebook: Callable[[str
     assert float(data["train"]["lr0"]) == pytest.approx(0.005)
     assert data["why"].strip() == why
     assert not (ROOT / "params" / f"{EDITOR_ROUND}.yaml").exists(), "the editor wrote into the repo's params/"
+    wait_for(
+        lambda: round_id.input_value().startswith("r10_") and not _errors(lint.inner_text()),
+        timeout=WIDGET_TIMEOUT_MS / 1000,
+        what="the editor to move on to the next free round id (r09 is taken now)",
+    )
 
 
 def test_frame_browser_follows_the_slider(notebook: Callable[[str], Any]) -> None:

@@ -129,7 +129,7 @@ def round_editor(current: Round) -> Any:
             return
         profile = f" --profile {current.profile}" if current.profile else ""
         status.value = f"wrote params/{path.name}; run it: <code>yolo-workbook run params/{path.name}{profile}</code>"
-        refresh()
+        round_id.value = ""  # ready for the round after it: the next free id, the same draft
 
     for widget in (round_id, why, expect, *fields.values()):
         widget.observe(refresh, names="value")
