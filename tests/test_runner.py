@@ -72,6 +72,9 @@ def test_env_report_comes_from_this_environment(ci_pipeline):
     assert report["versions"]["ultralytics"].startswith("8.4")
     assert report["datasets"]["classroom_v1"]["splits"]["train"]["images"] == 24
     assert report["device"]["kind"] in {"cpu", "cuda", "mps"}
+    # The doctor's findings, with the package behind each OpenMP runtime, are in the notebook's report too.
+    assert {f["topic"] for f in report["findings"]} >= {"openmp", "device", "weights", "fonts"}
+    assert all(r["package"] and not r["package"].startswith("unknown") for r in report["openmp"])
 
 
 @pytest.mark.notebook
