@@ -154,3 +154,25 @@ def test_unknown_papermill_parameter_stops_the_run(ci_data, outputs, tmp_path):
     assert done.returncode != 0
     assert "epochz are not parameters of 02_base_train" in done.stderr
     assert not (outputs / "ci" / "r01_base" / "train").exists()  # stopped before training
+
+
+def _outputs_of(notebook: Path, call: str) -> list[dict]:
+    """The outputs of the executed notebook's code cell that contains ``call``."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    (cell,) = [c for c in cells if c["cell_type"] == "code" and call in "".join(c["source"])]
+    return cell["outputs"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_headless_runs_skip_the_widgets_and_keep_the_figures(ci_pipeline):
+    widget_view = "application/vnd.jupyter.widget-view+json"
+    tune = ci_pipeline / "ci" / "r04_lr_cos" / "04_tune_round.ipynb"
+    comparison = _outputs_of(tune, "show_comparison(")
+    assert sum("image/png" in o.get("data", {}) for o in comparison) == 2  # per-class AP and the curves
+    editor = _outputs_of(tune, "round_editor(")
+    assert "open this notebook in JupyterLab" in "".join("".join(o.get("text", "")) for o in editor)
+    predict = ci_pipeline / "ci" / "p01_video" / "05_predict_json.ipynb"
+    assert any("image/png" in o.get("data", {}) for o in _outputs_of(predict, "plots.annotated_frames("))
+    for outputs in (comparison, editor, _outputs_of(predict, "frame_browser(")):
+        assert not any(widget_view in o.get("data", {}) or o["output_type"] == "error" for o in outputs)
