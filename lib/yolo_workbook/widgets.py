@@ -185,7 +185,8 @@ def frame_browser(frames: list[dict[str, Any]], source: str) -> Any:
     ).add_class("ywb-frames-slider")
     play = widgets.Play(min=0, max=len(frames) - 1, interval=250)
     widgets.jslink((play, "value"), (slider, "value"))
-    image = widgets.Image(format="jpeg").add_class("ywb-frames-image")
+    # At most 800 px wide: a 1280x720 classroom video fits the notebook, a tiny one is not blown up past that.
+    image = widgets.Image(format="jpeg", layout=widgets.Layout(max_width="800px")).add_class("ywb-frames-image")
     counts = widgets.HTML().add_class("ywb-frames-counts")
 
     def show(change: Any = None) -> None:
