@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,15 @@ def params_dir(tmp_path: Path) -> Path:
     """An empty params folder for tests that write their own round files."""
     folder = tmp_path / "params"
     (folder / "profiles").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture()
+def params_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of params/ that a test may edit or write into; the CLI, kernels and this process all use it."""
+    folder = tmp_path / "params"
+    shutil.copytree(ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
+    monkeypatch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
     return folder
 
 

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from yolo_workbook import editor, widgets
 from yolo_workbook.errors import ParamsError
 from yolo_workbook.params import load_round
-from yolo_workbook.paths import PROJECT_ROOT
-
-
-@pytest.fixture()
-def params_copy(tmp_path, monkeypatch):
-    """A copy of the project's params/ that the editor may write into."""
-    folder = tmp_path / "params"
-    shutil.copytree(PROJECT_ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
-    monkeypatch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
-    return folder
 
 
 def test_parse_value_reads_fields_as_yaml():

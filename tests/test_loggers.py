@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +14,6 @@ from conftest import write
 from yolo_workbook import loggers
 from yolo_workbook.errors import ParamsError
 from yolo_workbook.params import load_round
-from yolo_workbook.paths import PROJECT_ROOT
-
-
-@pytest.fixture()
-def params_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "params"
-    shutil.copytree(PROJECT_ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
-    monkeypatch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
-    return folder
 
 
 def test_a_logger_without_its_package_stops_the_round_naming_the_file(params_copy, monkeypatch):

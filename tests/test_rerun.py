@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -17,15 +16,6 @@ from conftest import BIN, ROOT, cli
 
 from yolo_workbook import metrics, params, train
 from yolo_workbook.errors import RoundChangedError
-
-
-@pytest.fixture()
-def params_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of params/ that a test may edit; the CLI, kernels and this process all use it."""
-    folder = tmp_path / "params"
-    shutil.copytree(ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
-    monkeypatch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
-    return folder
 
 
 def _edit(path: Path, change) -> None:
