@@ -212,6 +212,24 @@ def test_doctor_survives_omp_error_15_and_still_names_the_runtimes(tmp_path):
     assert "1 runtime(s): libgomp from torch" in done.stdout  # listed again by a child that may continue
 
 
+@pytest.mark.slow
+def test_doctor_reports_a_broken_torch_instead_of_crashing(tmp_path):
+    broken = (
+        "import sys\n"
+        "class Broken:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch':\n"
+        "            raise ImportError('libtorch_cpu.so: cannot open shared object file')\n"
+        "sys.meta_path.insert(0, Broken())\n"
+    )
+    done = doctor("--profile", "ci", env=sitecustomize(tmp_path / "site", broken))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "error   versions importing torch and ultralytics fails in a fresh Python" in done.stdout
+    assert "libtorch_cpu.so: cannot open shared object file" in done.stdout
+    assert "conda env update -f environment.yml --prune" in done.stdout
+    assert "error   device   torch does not load" in done.stdout
+
+
 def test_doctor_is_ready_on_this_machine_with_the_ci_profile(ci_data, tmp_path):
     done = doctor("--profile", "ci", "--json", str(tmp_path / "report.json"), env=clean_environment())
     assert done.returncode == 0, done.stdout + done.stderr

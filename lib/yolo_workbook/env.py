@@ -87,6 +87,8 @@ def device_facts() -> dict[str, Any]:
 
 def device_findings(device: dict[str, Any]) -> list[Finding]:
     """A CPU-only torch on a machine with an NVIDIA GPU is the common Windows trap (pip's default wheel)."""
+    if device["kind"] == "unknown":
+        return [Finding("error", "device", device["name"], "repair the torch installation (see the versions finding)")]
     if device["kind"] == "cuda":
         message = f"CUDA {device['torch_cuda_build']}: {device['name']}, {device['memory_gib']} GiB"
         return [Finding("ok", "device", message)]
@@ -256,7 +258,7 @@ def environment_report(*, profile: str = "", rounds: list[Round] | None = None) 
     allowed = any(r.runtime.get("allow_duplicate_openmp") for r in rounds)
     openmp.apply_opt_in({"allow_duplicate_openmp": allowed})
     runtimes, crash = openmp.probe_runtimes()
-    if crash:
+    if crash and "OMP: Error" in crash:
         findings.append(
             Finding(
                 "error",
@@ -265,14 +267,28 @@ def environment_report(*, profile: str = "", rounds: list[Round] | None = None) 
                 "see the other OpenMP finding for the packages involved and the fix",
             )
         )
+    elif crash:
+        findings.append(
+            Finding(
+                "error",
+                "versions",
+                f"importing torch and ultralytics fails in a fresh Python: {crash}",
+                "repair the environment: conda env update -f environment.yml --prune (conda), or"
+                ' pip install -e ".[dev]" (venv); then run yolo-workbook doctor again',
+            )
+        )
     findings += openmp.diagnose(runtimes, allowed=allowed, environ={**environ, **_opted_in(allowed)})
-    if crash:  # only so that this report can finish (it trains nothing); training never gets it unasked
+    if crash and "OMP: Error" in crash:  # only so that this report can finish; training never gets it unasked
         os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")
     versions = {p: _version(p) for p in PACKAGES}
-    device = device_facts()
+    try:
+        device = device_facts()
+    except Exception as exc:  # a broken torch install: report it, do not crash the report
+        device = {"kind": "unknown", "name": f"torch does not load: {exc}", "recommended": {}, "why": "-"}
     names = class_names_of(rounds)
-    findings += device_findings(device) + version_findings(versions) + weights_findings(rounds)
-    findings += font_findings(names)
+    findings += device_findings(device) + version_findings(versions)
+    if not crash or "OMP: Error" in crash:  # both need ultralytics to import
+        findings += weights_findings(rounds) + font_findings(names)
     runtimes = [{**r, "package": str(openmp.owner_of(r["path"]))} for r in runtimes]
     order = {"error": 0, "warning": 1, "ok": 2}
     return {
