@@ -80,10 +80,12 @@ def round_editor(current: Round) -> Any:
 
     layout = widgets.Layout(width="420px")
     style = {"description_width": "90px"}
-    round_id = widgets.Text(description="new round", layout=layout, style=style).add_class("ywb-editor-id")
-    why = widgets.Textarea(description="why", placeholder="what you try, and why", layout=layout, style=style)
+    # Every field sends its value on Enter or when it loses focus: one check per edit, not per keystroke.
+    common = {"layout": layout, "style": style, "continuous_update": False}
+    round_id = widgets.Text(description="new round", **common).add_class("ywb-editor-id")
+    why = widgets.Textarea(description="why", placeholder="what you try, and why", **common)
     why.add_class("ywb-editor-why")
-    expect = widgets.Text(description="expect", placeholder="the effect you expect", layout=layout, style=style)
+    expect = widgets.Text(description="expect", placeholder="the effect you expect", **common)
     fields = {}
     for key in editor.EDITABLE:
         now = current.train.get(key)
