@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook import plots
-from yolo_workbook.params import Round
+from yolo_workbook.params import Round, papermill_parameters_cell
 
 
 def running_headless() -> bool:
@@ -24,9 +24,7 @@ def running_headless() -> bool:
     except ImportError:
         return True
     shell = get_ipython()
-    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
-        return True
-    return any(src.lstrip().startswith("# Parameters") for src in shell.history_manager.input_hist_raw)
+    return shell is None or type(shell).__name__ != "ZMQInteractiveShell" or papermill_parameters_cell() is not None
 
 
 def show_comparison(records: list[dict[str, Any]], *, profile: str) -> Any:
