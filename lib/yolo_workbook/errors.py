@@ -43,3 +43,7 @@ class RoundFailedError(WorkbookError):
 
 class RoundChangedError(WorkbookError):
     """A finished round would be trained again with other inputs (needs ``--force``)."""
+
+
+class BusyError(WorkbookError):
+    """Another live process is running the same round, prediction job, merge or journal."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from yolo_workbook import paths
+from yolo_workbook import locks, paths
 from yolo_workbook.dataset import SPLITS, class_names, label_path, list_images, read_data_yaml, resolve_splits
 from yolo_workbook.errors import DatasetError
 from yolo_workbook.records import write_atomic, write_json
@@ -91,6 +91,12 @@ def merge_datasets(data_yamls: list[Path], out_dir: Path, *, names: list[str] | 
     """
     data_yamls = [Path(p).resolve() for p in data_yamls]
     names = names or [p.parent.name for p in data_yamls]
+    # Two rounds merging the same exports at once: the second waits, then finds the merge done.
+    with locks.hold(out_dir, what=f"the merge in {out_dir}", fix="wait for the other merge to end", wait=600):
+        return _merge_locked(data_yamls, out_dir, names)
+
+
+def _merge_locked(data_yamls: list[Path], out_dir: Path, names: list[str]) -> Path:
     lists = [class_names(read_data_yaml(p, dataset=n)) for p, n in zip(data_yamls, names, strict=True)]
     merged_names, mappings = class_mapping(lists)
     sources = [

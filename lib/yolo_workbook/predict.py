@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import openmp, paths
+from yolo_workbook import locks, openmp, paths
 from yolo_workbook.errors import PredictError
 from yolo_workbook.params import Round, save_resolved
 from yolo_workbook.records import archive_previous, write_json
-from yolo_workbook.train import resolve_start_weights
+from yolo_workbook.train import load_model, resolve_start_weights
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
 PREDICT_OUTPUTS = ["detections.jsonl", "detections.json", "summary.json", "params.resolved.yaml", "annotated"]
@@ -141,7 +141,15 @@ def predict_to_json(rnd: Round) -> PredictResult:
     weights = resolve_start_weights(rnd)
     source, is_video = _resolve_source(rnd)
     fps, total = _video_facts(source) if is_video else (None, None)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # one job writes a folder at a time
+        return _predict_locked(rnd, args, weights, source, is_video, fps, total)
+
+
+def _predict_locked(
+    rnd: Round, args: dict[str, Any], weights: str, source: str, is_video: bool, fps: float | None, total: int | None
+) -> PredictResult:
     stride = int(args.get("vid_stride", 1)) if is_video else 1
+    model = load_model(weights, where=rnd.where("model", "from"))  # a bad file stops here, before anything moves
     out_dir = rnd.output_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     archive_previous(out_dir, PREDICT_OUTPUTS)
@@ -150,9 +158,7 @@ def predict_to_json(rnd: Round) -> PredictResult:
         args.update(project=str(out_dir), name="annotated", exist_ok=False)
 
     from tqdm import tqdm
-    from ultralytics import YOLO
 
-    model = YOLO(weights)
     jsonl_path, json_path = out_dir / "detections.jsonl", out_dir / "detections.json"
     # Per class: a histogram of detections per frame (constant memory, gives the median exactly).
     histogram: dict[str, Counter[int]] = {}

@@ -12,6 +12,8 @@ States of a round folder:
   results then move to ``history/``, never deleted).
 - ``resume``: not finished (``interrupted`` or ``failed``) with the same inputs and a resumable
   ``last.pt``: continue from that file, by explicit path.
+- ``finish``: not finished, but its checkpoint holds the last epoch (killed after training, during
+  the final validation or the record): validate the best weights and write the record; nothing trains.
 - ``restart``: not finished and not resumable: the partial results move to ``history/``, train anew.
 """
 
@@ -22,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import metrics
+from yolo_workbook import checkpoints, metrics
 from yolo_workbook.params import Round
 from yolo_workbook.records import read_json
 
 # Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in).
 _NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers")
+# ultralytics rewrites last.pt in place; last.resume.pt is the workbook's whole copy of it.
+LAST_CHECKPOINTS = ("last.pt", "last.resume.pt")
 
 
 @dataclass
@@ -38,6 +42,7 @@ class RoundState:
     changes: list[str] = field(default_factory=list)
     record: dict[str, Any] | None = None
     last_weights: Path | None = None
+    progress: dict[str, Any] | None = None  # of last_weights: epoch, epochs, train_args
 
 
 def file_sha256(path: Path) -> str:
@@ -83,26 +88,12 @@ def input_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changes
 
 
-def _resumable_epoch(path: Path) -> int:
-    """The epoch a checkpoint can resume from, or -1 (missing, cut short, or stripped when done)."""
-    if not path.is_file():
-        return -1
-    import torch
-
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # a checkpoint cut short by a crash
-        return -1
-    if not isinstance(checkpoint, dict) or checkpoint.get("optimizer") is None:
-        return -1
-    return int(checkpoint.get("epoch", -1))
-
-
-def resume_checkpoint(weights_dir: Path) -> Path | None:
-    """``last.pt``, or its whole copy ``last.resume.pt`` when ``last.pt`` was cut short: the newer one."""
-    candidates = [(_resumable_epoch(weights_dir / name), weights_dir / name) for name in ("last.pt", "last.resume.pt")]
-    epoch, best = max(candidates, key=lambda item: item[0])
-    return best if epoch >= 0 else None
+def resume_checkpoint(weights_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """``last.pt``, or its whole copy ``last.resume.pt`` when ``last.pt`` was cut short: the newer one, with
+    how far it got (:func:`yolo_workbook.checkpoints.training_progress`); None when neither can resume."""
+    found = [(weights_dir / name, checkpoints.training_progress(weights_dir / name)) for name in LAST_CHECKPOINTS]
+    resumable = [(path, progress) for path, progress in found if progress and progress["epoch"] >= 0]
+    return max(resumable, key=lambda item: item[1]["epoch"]) if resumable else None
 
 
 def round_state(rnd: Round, inputs: dict[str, Any]) -> RoundState:
@@ -122,7 +113,11 @@ def round_state(rnd: Round, inputs: dict[str, Any]) -> RoundState:
         changes = ["its metrics.json records no inputs (written by an older version): they cannot be compared"]
     if record["status"] == "ok":
         return RoundState("changed" if changes else "up-to-date", changes, record)
-    checkpoint = resume_checkpoint(last.parent) if not changes else None
-    if checkpoint:
-        return RoundState("resume", [], record, checkpoint)
+    found = resume_checkpoint(last.parent) if not changes else None
+    if found:
+        checkpoint, progress = found
+        trained = progress["epoch"] + 1 >= progress["epochs"] > 0
+        if trained and (folder / "train" / "weights" / "best.pt").is_file():
+            return RoundState("finish", [], record, checkpoint, progress)
+        return RoundState("resume", [], record, checkpoint, progress)
     return RoundState("restart", changes, record)

@@ -6,9 +6,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from yolo_workbook import paths
-from yolo_workbook.errors import ParamsError, RoundChangedError, RoundFailedError, WorkbookError
+from yolo_workbook import locks, paths
+from yolo_workbook.errors import BusyError, ParamsError, RoundChangedError, RoundFailedError, WorkbookError
 from yolo_workbook.params import (
     NOTEBOOKS,
     TRAINING_NOTEBOOKS,
@@ -64,7 +65,9 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True, forc
     The round is checked (lint, data, parent weights, rerun state) before any kernel starts, so
     a typo or a missing parent fails in a second. A finished round with unchanged inputs is up to
     date and does not run; one with changed inputs is refused unless ``force``; an interrupted one
-    resumes. Earlier results move to ``history/``.
+    resumes. Earlier results move to ``history/``. The round's lock is taken first and held until
+    its notebook ends: a second run of the same round (another terminal, JupyterLab) is refused
+    with :class:`BusyError`, naming the process that runs it.
 
     Args:
         round_id (str): The round's file stem in ``params/``.
@@ -78,23 +81,29 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True, forc
     import papermill
 
     rnd = load_round(round_id, profile=profile)
-    out_dir = rnd.output_dir
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock, lock.shared_with_children():
+        return _run_locked(rnd, log_output=log_output, force=force, papermill=papermill)
+
+
+def _run_locked(rnd: Round, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
+    """:func:`run_round` once it holds the round's lock (its kernel works under the same lock)."""
+    round_id, out_dir = rnd.round_id, rnd.output_dir
+    # The starting weights of a training or prediction round: a parent that has not run, or a .pt that is cut
+    # short, fails here, before anything moves. (The environment notebook loads no weights.)
+    weights = resolve_start_weights(rnd) if rnd.notebook != NOTEBOOKS[0] else ""
     if rnd.notebook in TRAINING_NOTEBOOKS:
         check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
-        weights = resolve_start_weights(rnd)  # raises ParentNotRunError naming the parent
         state = check_rerun(rnd, round_inputs(rnd, weights), force=force)
         if state.state == "up-to-date":
             return None
         archive_previous(out_dir, [f"{rnd.notebook}.ipynb"])  # train/ stays: it may be resumed
     else:
-        if is_round_reference(rnd.model_from):
-            resolve_start_weights(rnd)
         archive_previous(out_dir)
     parameters = dict(read_round_file(round_id))
-    parameters.update(profile=profile, force=force)
+    parameters.update(profile=rnd.profile, force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{rnd.notebook}.ipynb"
-    print(f"== {round_id} ({rnd.notebook}, profile {profile or 'none'}) -> {executed}", flush=True)
+    print(f"== {round_id} ({rnd.notebook}, profile {rnd.profile or 'none'}) -> {executed}", flush=True)
     try:
         papermill.execute_notebook(
             str(notebook_path(rnd.notebook)),
@@ -149,9 +158,10 @@ def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
             continue
         rnd = load_round(rid, profile=profile, check=False)  # each round is checked when it runs
         resolved[rid] = rnd
-        need = rnd.model_from
-        wanted = need in round_ids or not best_weights_of(need, profile).is_file()
-        if is_round_reference(need) and need not in resolved and wanted:
+        need = rnd.model_from  # a round id, or a weights / model file, or nothing: only a round can be needed
+        if not is_round_reference(need) or need in resolved:
+            continue
+        if need in round_ids or not best_weights_of(need, profile).is_file():
             todo.append(need)
     return list(resolved.values())
 
@@ -191,6 +201,9 @@ def run_pipeline(
                 refresh_journal(profile)
         except RoundChangedError as exc:  # its earlier results stay valid for the rounds after it
             outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
+        except BusyError as exc:  # another process runs it: the rounds after it cannot have its weights yet
+            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
+            broken.add(rnd.round_id)
         except Exception as exc:  # a failed round must not stop the independent ones
             first = str(exc).strip().splitlines()
             message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)

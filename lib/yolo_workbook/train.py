@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import dataset, metrics, openmp, paths, rerun
+from yolo_workbook import checkpoints, dataset, locks, metrics, openmp, paths, rerun
 from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
 from yolo_workbook.explain import yolo_command
 from yolo_workbook.lint import RESERVED_TRAIN_KEYS
@@ -64,14 +64,14 @@ def resolve_start_weights(rnd: Round) -> str:
                 fix=f"run it first: yolo-workbook run params/{source}.yaml{profile}"
                 f"  (yolo-workbook pipeline{profile} runs parents first)",
             )
-        return str(best)
+        return str(checkpoints.check_weights_file(best, where=where))
     if source.endswith((".yaml", ".yml")):
         local = paths.project_path(source)
         return str(local) if local.is_file() else source  # ultralytics knows yolov8n.yaml etc.
     local = paths.project_path(source)
     if local.is_file():
-        return str(local)
-    return _download_weights(source, where)
+        return str(checkpoints.check_weights_file(local, where=where))
+    return str(checkpoints.check_weights_file(Path(_download_weights(source, where)), where=where))
 
 
 def _download_weights(name: str, where: str) -> str:
@@ -201,20 +201,32 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
     train_args = check_train_args(rnd)
     check_data(rnd)
     weights = resolve_start_weights(rnd)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # before anything is read to decide or moved
+        return _train_locked(rnd, train_args, weights, force=force)
+
+
+def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force: bool) -> TrainResult:
     round_dir = rnd.output_dir
     best, metrics_path = round_dir / "train" / "weights" / "best.pt", round_dir / "metrics.json"
     inputs = rerun.round_inputs(rnd, weights)
     state = check_rerun(rnd, inputs, force=force)
     if state.state == "up-to-date":
         return TrainResult(round_dir, best, metrics_path, state.record or {})
-    resume_from = state.last_weights if state.state == "resume" and not force else None
+    resume_from = state.last_weights if state.state in ("resume", "finish") and not force else None
     round_dir.mkdir(parents=True, exist_ok=True)
     earlier_seconds = 0.0
     if resume_from:
         rows = metrics.read_results_csv(round_dir / "train" / "results.csv")
         earlier_seconds = rows[-1].get("time", 0.0) if rows else 0.0
-        print(f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)")
-    else:
+        if state.state == "finish":
+            print(
+                f"{rnd.round_id}: all {len(rows)} epochs were trained before the run was stopped; validating"
+                f" {best} and writing the record (nothing is trained again)"
+            )
+        else:
+            print(f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)")
+    model = load_model(resume_from or weights, where=rnd.where("model", "from"))  # a bad file stops here, not later
+    if not resume_from:
         archive_previous(round_dir, ROUND_OUTPUTS)
     data_yaml = prepare_data(rnd, round_dir)
     save_resolved(rnd, round_dir / "params.resolved.yaml", command=yolo_command(rnd, start_weights=weights))
@@ -237,21 +249,21 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
         metrics.write_record(built, metrics_path)
         return built
 
-    from ultralytics import YOLO
-
     started = time.time()
     record("interrupted", "training started; this record is replaced when it ends")
-    model = None
     try:
-        model = YOLO(str(resume_from) if resume_from else weights)
-        model.add_callback("on_model_save", keep_resume_copy)
-        with active_loggers(rnd) as where:
-            for name, place in where.items():
-                print(f"{rnd.round_id}: logging to {name} at {place}")
-            if resume_from:
-                model.train(resume=str(resume_from), data=str(data_yaml))
-            else:
-                model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+        if state.state == "finish" and resume_from:
+            trainer: Any = validate_trained(best, (state.progress or {}).get("train_args") or {}, round_dir)
+        else:
+            model.add_callback("on_model_save", keep_resume_copy)
+            with active_loggers(rnd) as where:
+                for name, place in where.items():
+                    print(f"{rnd.round_id}: logging to {name} at {place}")
+                if resume_from:
+                    model.train(resume=str(resume_from), data=str(data_yaml))
+                else:
+                    model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+            trainer = model.trainer
     except KeyboardInterrupt:
         record("interrupted", "KeyboardInterrupt: run the round again to resume it")
         raise
@@ -259,8 +271,51 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
         record("failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0], getattr(model, "trainer", None))
         traceback.print_exc()
         raise
-    final = record("ok", "", getattr(model, "trainer", None))
+    final = record("ok", "", trainer)
     return TrainResult(round_dir, best, metrics_path, final)
+
+
+def load_model(weights: str, *, where: str) -> Any:
+    """``YOLO(weights)``, or one :class:`WeightsError` naming the file when it cannot be loaded."""
+    from ultralytics import YOLO
+
+    try:
+        return YOLO(weights)
+    except Exception as exc:  # torch's unpickling errors, a state_dict without a model, ...
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WeightsError(
+            f"{where}: cannot load weights {weights}: {reason[:200]}",
+            fix="point model.from (or --weights) at a checkpoint that ultralytics wrote; nothing was moved",
+        ) from None
+
+
+# The trainer's arguments that its final validation uses (ultralytics' final_eval), besides data and batch.
+_VALIDATION_ARGS = (
+    "imgsz", "device", "workers", "half", "conf", "iou", "max_det", "single_cls", "classes", "agnostic_nms",
+    "augment", "plots", "save_json", "dnn", "split", "seed", "deterministic",
+)  # fmt: skip
+
+
+def validate_trained(best: Path, train_args: dict[str, Any], round_dir: Path) -> Any:
+    """Validate ``best`` as ultralytics' final evaluation would (same data, size, val batch of twice the train
+    batch, plots into ``train/``): for a round whose training ended before its run did. Returns a stand-in
+    for the trainer (``.validator.metrics``) that :func:`yolo_workbook.metrics.build_record` reads."""
+    from types import SimpleNamespace
+
+    from ultralytics import YOLO
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    last = best.with_name("last.pt")  # as final_eval does: the optimizer out, the training curves into best.pt
+    finished = strip_optimizer(last) if checkpoints.training_progress(last) else {}
+    if checkpoints.training_progress(best):
+        strip_optimizer(best, updates={"train_results": finished.get("train_results")} if finished else None)
+    args = {key: train_args[key] for key in _VALIDATION_ARGS if key in train_args}
+    batch = int(train_args.get("batch") or 16)
+    det = YOLO(str(best)).val(
+        data=train_args["data"], batch=max(batch, 1) * 2, rect=True, project=str(round_dir), name="train",
+        exist_ok=True, verbose=False, **args,
+    )  # fmt: skip
+    return SimpleNamespace(validator=SimpleNamespace(metrics=det))
 
 
 def keep_resume_copy(trainer: Any) -> None:
