@@ -51,6 +51,29 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
+def require_chromium() -> str:
+    """The system Chromium, with Playwright importable; when either is missing, skip, or fail in CI.
+
+    A developer's machine may lack them (the test skips); CI (``CI`` set) must run the browser tests,
+    so there a missing browser fails: `make test` installs it with `make browser-deps`.
+    """
+    import pytest
+
+    def missing(reason: str) -> None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must run the browser tests: see `make browser-deps`)")
+        pytest.skip(f"{reason}; `make browser-deps` installs it")
+
+    path = chromium_path()
+    if path is None:
+        missing("no system Chromium: `command -v chromium` finds nothing")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("the playwright package is not installed (pip install -e '.[browser]')")
+    return str(path)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

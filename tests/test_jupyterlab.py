@@ -35,7 +35,7 @@ import nbformat
 import pytest
 import yaml
 from conftest import ROOT
-from jupyterlab_session import JupyterLab, chromium_browser, chromium_path, descendants, pid_alive, wait_for
+from jupyterlab_session import JupyterLab, chromium_browser, descendants, pid_alive, require_chromium, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,24 +58,10 @@ _IMAGE_SOURCES_JS = "el => [...el.querySelectorAll('img')].map(img => img.src)"
 _IMAGE_SOURCE_JS = "el => (el.tagName === 'IMG' ? el : el.querySelector('img')).src"
 
 
-def _browser_missing(reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, where `make test` must have installed the browser."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the browser tests: see `make browser-deps`)")
-    pytest.skip(f"{reason}; `make browser-deps` installs it")
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     """The system Chromium and Playwright; skipped (outside CI) when either is missing."""
-    path = chromium_path()
-    if path is None:
-        _browser_missing("no system Chromium: `command -v chromium` finds nothing")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _browser_missing("the playwright package is not installed (pip install -e '.[browser]')")
-    return str(path)
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")

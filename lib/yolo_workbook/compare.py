@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from yolo_workbook.text import table
+
 
 def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Records keyed by round id."""
@@ -74,7 +76,5 @@ def verdict_for(record: dict[str, Any], *, profile: str) -> str:
 
 def format_comparison(records: list[dict[str, Any]]) -> str:
     """Per round: the verdict against its parent (the leaderboard is :func:`metrics.format_leaderboard`)."""
-    lines = []
-    for record in records:
-        lines.append(f"{record['round_id']:<22} {verdict(record, parent_of(record, records))}")
-    return "\n".join(lines)
+    rows = [[record["round_id"], verdict(record, parent_of(record, records))] for record in records]
+    return table(rows, align="<<", minimum=[23])

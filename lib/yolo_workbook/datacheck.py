@@ -25,6 +25,7 @@ import yaml
 
 from yolo_workbook.dataset import IMAGE_SUFFIXES, SPLITS, label_path, list_images, resolve_entry
 from yolo_workbook.lint import Problem
+from yolo_workbook.text import table
 
 MAX_PER_RULE = 25  # printed per rule; the counts always cover everything
 SIZE_BINS = (0.05, 0.1, 0.2, 0.4)  # box side sqrt(w*h) as a fraction of the image side
@@ -343,11 +344,12 @@ def dataset_stats(report: DataReport) -> dict[str, Any]:
 def format_stats(stats: dict[str, Any]) -> str:
     """Boxes per split and class with each class's share, then the imbalance ratio."""
     splits = list(stats["splits"])
-    lines = [f"{'class':<16}" + "".join(f"{s + ' boxes':>14}" for s in splits) + f"{'share':>8}"]
+    rows = [["class", *(f"{s} boxes" for s in splits), "share"]]
     for name in stats["names"]:
-        cells = "".join(f"{stats['splits'][s]['per_class'][name]['boxes']:>14}" for s in splits)
-        lines.append(f"{name:<16}{cells}{stats['share_per_class'][name]:>8.1%}")
-    lines.append(f"{'images':<16}" + "".join(f"{stats['splits'][s]['images']:>14}" for s in splits))
+        boxes = [str(stats["splits"][s]["per_class"][name]["boxes"]) for s in splits]
+        rows.append([name, *boxes, f"{stats['share_per_class'][name]:.1%}"])
+    rows.append(["images", *(str(stats["splits"][s]["images"]) for s in splits)])
+    lines = [table(rows, align="<" + ">" * (len(splits) + 1), minimum=[16, *[14] * len(splits), 8])]
     ratio = stats["imbalance_ratio"]
     lines.append(f"imbalance ratio (largest / smallest class): {ratio}; rarest: {stats['rarest_class']}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import compare, metrics, paths, plots
+from yolo_workbook import compare, locks, metrics, paths, plots
 from yolo_workbook.records import read_json, write_atomic
 
 
@@ -113,6 +113,52 @@ def _prediction_text(summary: dict[str, Any]) -> str:
 
 
 CLASS_HEADER = ["class", "AP50", "Δ AP50 vs parent", "AP50-95", "P", "R", "val instances", "train share"]
+PRINTABLE_ASCII = "".join(map(chr, range(0x20, 0x7F)))
+BEST_NOTE = (
+    "Bold: the best value of each metric column (higher is better for mAP50, mAP50-95, P, R"
+    " and every AP50; ties are all marked). Train time is not ranked."
+)
+
+
+def _leaderboard_markdown(board: metrics.Leaderboard) -> list[str]:
+    """The leaderboard as a Markdown table, the best values in bold."""
+    if not board.rows:
+        return ["(no finished rounds yet)"]
+
+    def cell(text: str, row: int, column: int) -> str:
+        text = text.replace("|", "\\|")  # a class name may hold the column separator
+        return f"**{text}**" if (row, column) in board.best else text
+
+    lines = [
+        "| " + " | ".join(title.replace("|", "\\|") for title in board.header) + " |",
+        "|" + "|".join("---:" if side == ">" else "---" for side in board.align) + "|",
+    ]
+    lines += ["| " + " | ".join(cell(t, r, c) for c, t in enumerate(row)) + " |" for r, row in enumerate(board.rows)]
+    return [*lines, "", BEST_NOTE]
+
+
+def _leaderboard_html(board: metrics.Leaderboard) -> str:
+    """The leaderboard as an HTML table: numbers right-aligned, each metric column's best marked ``best``."""
+    if not board.rows:
+        return "<p>(no finished rounds yet)</p>"
+
+    def kind(column: int) -> str:
+        return "num" if board.align[column] == ">" else "text"
+
+    out = [f"<table class=leaderboard><caption>{html.escape(BEST_NOTE)}</caption>", "<thead><tr>"]
+    out += [f"<th class={kind(c)}>{html.escape(title)}</th>" for c, title in enumerate(board.header)]
+    out.append("</tr></thead><tbody>")
+    for r, row in enumerate(board.rows):
+        cells = []
+        for c, text in enumerate(row):
+            if (r, c) in board.best:
+                title = html.escape(f"best {board.header[c]} of these rounds (higher is better)", quote=True)
+                cells.append(f'<td class="{kind(c)} best" title="{title}">{html.escape(text)}</td>')
+            else:
+                cells.append(f"<td class={kind(c)}>{html.escape(text)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
 
 
 def _diff_lines(record: dict[str, Any]) -> list[str]:
@@ -166,7 +212,7 @@ def build(profile: str) -> dict[str, Any]:
         "profile": profile or "default",
         "written": time.strftime("%Y-%m-%d %H:%M"),
         "lineage": lineage(records),
-        "leaderboard": metrics.format_leaderboard(records),
+        "leaderboard": metrics.leaderboard(records),
         "entries": entries,
         "predictions": predictions,
         "figures": figures,
@@ -186,9 +232,7 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
         "",
         "## Leaderboard",
         "",
-        "```text",
-        journal["leaderboard"],
-        "```",
+        *_leaderboard_markdown(journal["leaderboard"]),
     ]
     if "overview_classes.png" in journal["figures"]:
         out += ["", f"![per-class AP50 by round]({figure_dir}/overview_classes.png)"]
@@ -244,7 +288,7 @@ def to_html(journal: dict[str, Any]) -> str:
         parts = esc(text).split("**")
         rendered = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
         body.append(f'<li style="margin-left:{depth * 1.6}em">{rendered}</li>')
-    body += ["</ul>", "<h2>Leaderboard</h2>", f"<pre>{esc(journal['leaderboard'])}</pre>"]
+    body += ["</ul>", "<h2>Leaderboard</h2>", _leaderboard_html(journal["leaderboard"])]
     if "overview_classes.png" in journal["figures"]:
         body.append(img("overview_classes.png", "per-class AP50 by round"))
     for entry in journal["entries"]:
@@ -280,19 +324,23 @@ def to_html(journal: dict[str, Any]) -> str:
             body.append(f"<li><b>{esc(summary['round_id'])}</b>: {esc(_prediction_text(summary))}</li>")
         body.append("</ul>")
     text = "\n".join(body)
-    non_ascii = "".join(sorted({ch for ch in html.unescape(text) if ord(ch) > 127}))
-    font = subset_font_base64(non_ascii) if non_ascii else ""
+    # The whole page is set in the embedded font, so the subset holds every character of the page
+    # (printable ASCII too): Hangul never falls back to a system font that may lack it.
+    font = subset_font_base64(PRINTABLE_ASCII + html.unescape(text))
     face = (
         f"@font-face {{ font-family: '{FAMILY}'; src: url(data:font/ttf;base64,{font}) format('truetype'); }}"
         if font
         else ""
     )
     style = f"""{face}
-body {{ font-family: system-ui, -apple-system, 'Segoe UI', Roboto, '{FAMILY}', sans-serif; max-width: 1100px;
+body {{ font-family: '{FAMILY}', system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; max-width: 1100px;
        margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
-pre {{ background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: 12px; }}
+pre, code, table {{ font-family: inherit; }}
 table {{ border-collapse: collapse; margin: .6em 0; }} th, td {{ border: 1px solid #ddd; padding: 3px 8px; }}
-td {{ text-align: right; }} td:first-child {{ text-align: left; }}
+td {{ text-align: right; }} td:first-child, td.text {{ text-align: left; }}
+th.num {{ text-align: right; }} th.text {{ text-align: left; }}
+td.best {{ font-weight: 700; background: #e3f2e3; }}
+caption {{ caption-side: bottom; text-align: left; color: #666; font-size: .9em; padding-top: .3em; }}
 .verdict {{ font-weight: 600; background: #eef6ee; padding: .4em .6em; border-left: 4px solid #4a4; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; }}
 dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }}
@@ -311,16 +359,18 @@ def write_journal(profile: str) -> tuple[Path, Path]:
     Returns:
         (tuple[Path, Path]): The Markdown and HTML paths.
     """
-    journal = build(profile)
     folder = paths.profile_dir(profile)
-    figure_dir = folder / "journal_files"
-    figure_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in journal["figures"].items():
-        tmp = figure_dir / f".{name}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(figure_dir / name)
-    md_path = write_atomic(folder / "journal.md", to_markdown(journal))
-    html_path = write_atomic(folder / "journal.html", to_html(journal))
+    # Rounds that end at the same time take turns: each journal is built from every record, complete.
+    with locks.hold(folder / "journal", what=f"the journal of {folder}", fix="wait, then run again", wait=300):
+        journal = build(profile)
+        figure_dir = folder / "journal_files"
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in journal["figures"].items():
+            tmp = figure_dir / f".{name}.tmp"
+            tmp.write_bytes(data)
+            tmp.replace(figure_dir / name)
+        md_path = write_atomic(folder / "journal.md", to_markdown(journal))
+        html_path = write_atomic(folder / "journal.html", to_html(journal))
     return md_path, html_path
 
 

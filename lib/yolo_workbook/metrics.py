@@ -8,6 +8,7 @@ import json
 import platform
 import subprocess
 import time
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from yolo_workbook import dataset, paths
 from yolo_workbook.params import Round
 from yolo_workbook.records import read_json, write_json
+from yolo_workbook.text import column_widths, format_row, table
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "metrics.schema.json"
 SCHEMA_VERSION = 1
@@ -192,33 +194,68 @@ def load_records(profile: str) -> list[dict[str, Any]]:
     return records
 
 
-def format_leaderboard(records: list[dict[str, Any]]) -> str:
-    """A fixed-width table of rounds: mAP50, mAP50-95, P, R, per-class AP50, training time."""
-    if not records:
-        return "(no finished rounds yet)"
+# The leaderboard's overall columns: (title, key of ``overall``). Every metric column is higher-is-better.
+OVERALL_COLUMNS = (("mAP50", "mAP50"), ("mAP50-95", "mAP50-95"), ("P", "precision"), ("R", "recall"))
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """The leaderboard as cells: :func:`format_leaderboard` prints it, the journal draws it as a table.
+
+    Attributes:
+        header (list[str]): Column titles: round, status, mAP50, mAP50-95, P, R, AP50 per class, train time.
+        rows (list[list[str]]): One row per round, each cell as shown (``-`` where there is no value).
+        align (str): ``<`` (text) or ``>`` (number) per column.
+        best (frozenset[tuple[int, int]]): ``(row, column)`` of the highest value of each metric
+            column (higher is better; ties all count; only where two rounds or more have a value).
+            Train time is not ranked.
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+    align: str
+    best: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+
+
+def leaderboard(records: list[dict[str, Any]]) -> Leaderboard:
+    """The rounds side by side: mAP50, mAP50-95, P, R, AP50 per class (all names of all rounds), training time."""
     names: list[str] = []
     for record in records:
         for name in (record.get("data") or {}).get("names", []):
             if name not in names:
                 names.append(name)
-    head = f"{'round':<22}{'status':<8}{'mAP50':>7}{'mAP50-95':>9}{'P':>7}{'R':>7}"
-    head += "".join(f"{'AP50 ' + n[:8]:>15}" for n in names) + f"{'train time':>12}"
-    lines = [head]
+    header = ["round", "status", *(title for title, _ in OVERALL_COLUMNS), *(f"AP50 {n}" for n in names), "train time"]
+    values: list[list[float | None]] = []
+    rows = []
     for record in records:
         overall = record.get("overall") or {}
         per_class = record.get("per_class") or {}
-
-        def cell(value: float | None, width: int) -> str:
-            return f"{value:>{width}.3f}" if isinstance(value, (int, float)) else f"{'-':>{width}}"
-
-        line = f"{record['round_id']:<22}{record.get('status', '?'):<8}"
-        line += cell(overall.get("mAP50"), 7) + cell(overall.get("mAP50-95"), 9)
-        line += cell(overall.get("precision"), 7) + cell(overall.get("recall"), 7)
-        line += "".join(cell((per_class.get(n) or {}).get("AP50"), 15) for n in names)
+        numbers = [overall.get(key) for _, key in OVERALL_COLUMNS]
+        numbers += [(per_class.get(n) or {}).get("AP50") for n in names]
+        numbers = [round(v, 3) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in numbers]
+        values.append(numbers)
         seconds = int(record.get("train_seconds") or 0)
-        line += f"{seconds // 60:>8}m{seconds % 60:02d}s"
-        lines.append(line)
-    return "\n".join(lines)
+        cells = ["-" if v is None else f"{v:.3f}" for v in numbers]
+        rows.append([record["round_id"], record.get("status", "?"), *cells, f"{seconds // 60}m{seconds % 60:02d}s"])
+    best = set()
+    for column in range(len(header) - 3):
+        present = {i: row[column] for i, row in enumerate(values) if row[column] is not None}
+        if len(present) >= 2:
+            top = max(present.values())
+            best |= {(i, column + 2) for i, value in present.items() if value == top}
+    return Leaderboard(header, rows, "<<" + ">" * (len(header) - 2), frozenset(best))
+
+
+def format_leaderboard(records: list[dict[str, Any]]) -> str:
+    """A fixed-width table of rounds: mAP50, mAP50-95, P, R, per-class AP50, training time.
+
+    Columns align by display width (a Hangul class name takes two columns a character).
+    """
+    if not records:
+        return "(no finished rounds yet)"
+    board = leaderboard(records)
+    classes = len(board.header) - 7
+    return table([board.header, *board.rows], align=board.align, minimum=[22, 8, 7, 9, 7, 7, *[15] * classes, 12])
 
 
 def schema() -> dict[str, Any]:
@@ -245,23 +282,24 @@ def record_facts(record: dict[str, Any]) -> str:
 
 
 def format_result(record: dict[str, Any]) -> str:
-    """Overall and per-class results of one round, with the training time."""
+    """Overall and per-class results of one round, with the training time (columns aligned by display width)."""
     overall = record.get("overall")
     if not overall:
         return f"{record['round_id']}: no metrics ({record['status']}: {record.get('error') or '-'})"
     seconds = int(record["train_seconds"])
+    rows = [["class", "AP50", "AP50-95", "P", "R", "instances"]]
+    for name, c in (record.get("per_class") or {}).items():
+        numbers = (c["AP50"], c["AP50-95"], c["precision"], c["recall"])
+        rows.append([name, *(f"{v:.3f}" for v in numbers), str(c["instances"])] if c["in_val"] else [name])
+    widths = column_widths(rows, [14, 7, 9, 7, 7, 11])
     lines = [
         f"{record['round_id']}: mAP50 {overall['mAP50']:.3f}  mAP50-95 {overall['mAP50-95']:.3f}"
         f"  P {overall['precision']:.3f}  R {overall['recall']:.3f}"
         f"  best epoch {record['best_epoch']}/{record['epochs_run']}  time {seconds // 60}m {seconds % 60:02d}s",
-        f"  {'class':<14}{'AP50':>7}{'AP50-95':>9}{'P':>7}{'R':>7}{'instances':>11}",
     ]
-    for name, c in (record.get("per_class") or {}).items():
-        if not c["in_val"]:
-            lines.append(f"  {name:<14}{'absent from val':>41}")
-            continue
-        lines.append(
-            f"  {name:<14}{c['AP50']:>7.3f}{c['AP50-95']:>9.3f}{c['precision']:>7.3f}{c['recall']:>7.3f}"
-            f"{c['instances']:>11}"
-        )
+    for row in rows:
+        if len(row) == 1:  # a class absent from val: one note across the number columns
+            lines.append(format_row([row[0], "absent from val"], [widths[0], sum(widths[1:])], "<>", indent="  "))
+        else:
+            lines.append(format_row(row, widths, "<>>>>>", indent="  "))
     return "\n".join(lines)

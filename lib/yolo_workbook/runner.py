@@ -22,6 +22,7 @@ from yolo_workbook.params import (
 )
 from yolo_workbook.records import archive_previous
 from yolo_workbook.rerun import round_inputs
+from yolo_workbook.text import column_widths, format_row
 from yolo_workbook.train import check_data, check_rerun, resolve_start_weights
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
@@ -225,10 +226,12 @@ def refresh_journal(profile: str) -> None:
 
 
 def format_outcomes(outcomes: list[RunOutcome]) -> str:
-    """A summary table of a pipeline run."""
-    lines = [f"{'round':<22}{'status':<9}{'time':>9}  note"]
+    """A summary table of a pipeline run (columns aligned by display width: notes may be Korean)."""
+    rows, notes = [["round", "status", "time"]], ["note"]
     for outcome in outcomes:
         minutes, seconds = divmod(int(outcome.seconds), 60)
-        note = outcome.message or (str(outcome.notebook) if outcome.notebook else "")
-        lines.append(f"{outcome.round_id:<22}{outcome.status:<9}{minutes:>5}m{seconds:02d}s  {note}")
-    return "\n".join(lines)
+        rows.append([outcome.round_id, outcome.status, f"{minutes}m{seconds:02d}s"])
+        notes.append(outcome.message or (str(outcome.notebook) if outcome.notebook else ""))
+    widths = column_widths(rows, [22, 9, 9])
+    lines = zip(rows, notes, strict=True)
+    return "\n".join(f"{format_row(row, widths, '<<>')}  {note}".rstrip() for row, note in lines)
