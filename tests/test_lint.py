@@ -49,6 +49,20 @@ def _round(train: str, extra: str = "") -> str:
         ("  cos_lr: 'yes'\n", 6, "train.cos_lr", "must be true or false", "cos_lr: true"),
         ("  optimizer: 3\n", 6, "train.optimizer", "must be text", "optimizer"),
         ("  project: runs\n", 6, "train.project", "is set by the workbook", "remove it"),
+        ("  epochs:\n", 6, "train.epochs", "is empty", "remove the key to use ultralytics' default (100), or give"),
+        ("  device: cuda:O\n", 6, "train.device", "'cuda:O' is not a device", "did you mean 'cuda:0'?"),
+        ("  device: gpu\n", 6, "train.device", "'gpu' is not a device", "did you mean 'cuda:0'?"),
+        ("  optimizer: adam_w\n", 6, "train.optimizer", "not an optimizer", "did you mean 'AdamW'?"),
+        ("  imgsz: 640.0\n", 6, "train.imgsz", "must be an integer", "imgsz: 640"),
+        ("  batch: 16.0\n", 6, "train.batch", "not a whole batch size", "batch: 16"),
+        ("  workers: -1\n", 6, "train.workers", "must be >= 0", "workers: 8"),
+        ("  split: valid\n", 6, "train.split", "not a dataset split", "did you mean 'val'?"),
+        ("  fraction: 0\n", 6, "train.fraction", "neither a ratio", "fraction: 0.5"),
+        ("  cache: memory\n", 6, "train.cache", "silently caches nothing", "cache: ram"),
+        ("  classes: [sitae]\n", 6, "train.classes", "class ids", "classes: [0, 2]"),
+        ("  freeze: -2\n", 6, "train.freeze", "freezes nothing", "freeze: 10"),
+        ("  copy_paste_mode: Flip\n", 6, "train.copy_paste_mode", "not a copy-paste mode", "did you mean 'flip'?"),
+        ("  pretrained: w/none.pt\n", 6, "train.pretrained", "weights file not found", "check the path"),
     ],
 )
 def test_train_argument_rules(params_dir, train, line, key, message, fix):
@@ -94,6 +108,55 @@ def test_train_argument_rules(params_dir, train, line, key, message, fix):
 def test_round_file_rules(params_dir, body, key, message):
     problems = _check(params_dir, body)
     assert any(p.level == "error" and p.key == key and message in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize("train", ["  time:\n", "  device:\n", "  freeze:\n", "  device: 0,1\n", "  device: -1\n"])
+def test_empty_and_well_formed_values_that_ultralytics_takes_pass(params_dir, train):
+    assert _check(params_dir, _round(train)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "key", "default"),
+    [
+        ("r02_try.yaml", _round("  epochs: 3\n", "predict:\n  iou:\n"), 6, "predict.iou", "(0.7)"),
+        ("profiles/fast.yaml", "profile: fast\ntrain:\n  batch:\n", 3, "train.batch", "(16)"),
+        (
+            "profiles/fast.yaml",
+            "rounds:\n  r02_try:\n    train:\n      lr0:\n",
+            4,
+            "rounds.r02_try.train.lr0",
+            "(0.01)",
+        ),
+        ("local.yaml", "predict:\n  imgsz:\n", 2, "predict.imgsz", "(640)"),
+    ],
+)
+def test_an_empty_value_in_any_file_names_the_file_line_and_default(params_dir, name, text, line, key, default):
+    write(params_dir, "r01_base.yaml", BASE)
+    write(params_dir, "r02_try.yaml", _round("  epochs: 3\n"))
+    write(params_dir, name, text)
+    problems = lint.check_rounds(profile="fast" if "fast" in name else "", params_dir=params_dir)
+    assert [(Path(p.file).name, p.line, p.key) for p in problems] == [(Path(name).name, line, key)], problems
+    assert problems[0].fix == f"remove the key to use ultralytics' default {default}, or give a value"
+
+
+def test_a_draft_outside_params_gets_every_check_of_a_round_in_params(params_dir, tmp_path):
+    """Its extends, overlays and resolved values are checked against params/; problems name the draft."""
+    write(params_dir, "r01_base.yaml", BASE)
+    draft = write(tmp_path / "drafts", "r02_try.yaml", _round("  lr0: 0.02\n"))
+    problems = lint.check_rounds([draft], params_dir=params_dir, use_local=False)
+    assert [(p.level, Path(p.file), p.line, p.key) for p in problems] == [("warning", draft, 6, "train.lr0")]
+    assert "ignored because optimizer is 'auto'" in problems[0].message
+
+
+def test_a_draft_that_closes_an_extends_cycle_fails_the_check(params_dir, tmp_path):
+    write(params_dir, "r01_base.yaml", BASE)
+    write(params_dir, "r02_a.yaml", "round_id: r02_a\nextends: r03_b\nnotebook: 04_tune_round\n")
+    draft = write(tmp_path / "drafts", "r03_b.yaml", "round_id: r03_b\nextends: r02_a\nnotebook: 04_tune_round\n")
+    problems = lint.check_rounds([draft], params_dir=params_dir, use_local=False)
+    assert [(p.level, Path(p.file)) for p in problems] == [("error", draft)]
+    assert "'extends' makes a cycle: r03_b -> r02_a -> r03_b" in problems[0].message
+    done = cli("check", str(draft), env={"YOLO_WORKBOOK_PARAMS": str(params_dir)})
+    assert done.returncode == 1 and "makes a cycle" in done.stdout and "ok: no problems" not in done.stdout
 
 
 def test_every_problem_is_reported_at_once(params_dir):

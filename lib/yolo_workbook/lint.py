@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import yaml
 
 from yolo_workbook import paths
-from yolo_workbook.argrules import check_argument
+from yolo_workbook.argrules import check_argument, model_module_count
 from yolo_workbook.errors import ParamsError
 from yolo_workbook.params import (
     NOTEBOOKS,
@@ -32,6 +34,7 @@ from yolo_workbook.params import (
     SECTION_KEYS,
     SECTIONS,
     SWITCH_KEYS,
+    TRAINING_NOTEBOOKS,
     Round,
     is_round_reference,
     list_rounds,
@@ -186,7 +189,7 @@ def _check_sections(data: dict[str, Any], lines: dict[str, int], file: str, pref
             elif section == "predict" and sub in RESERVED_PREDICT_KEYS:
                 problems.append(_err(file, line, dotted, "is set by the workbook", "remove it"))
             elif section in ("train", "predict") and not (section == "predict" and sub == "source"):
-                found = check_argument(str(sub), subvalue)
+                found = check_argument(str(sub), subvalue, section=section) or _missing_weights(str(sub), subvalue)
                 if found:
                     problems.append(_err(file, line, dotted, *found))
             elif section in SWITCH_KEYS and not isinstance(subvalue, bool):
@@ -330,6 +333,14 @@ def check_model_from(source: str, params_dir: Path) -> tuple[str, str] | None:
     return None
 
 
+def _missing_weights(key: str, value: Any) -> tuple[str, str] | None:
+    """``pretrained: path/to/x.pt`` that does not exist (ultralytics loads it after the kernel started)."""
+    is_path = key == "pretrained" and isinstance(value, str) and ("/" in value or "\\" in value)
+    if is_path and not paths.project_path(value).is_file():
+        return f"weights file not found: {paths.project_path(value)}", "check the path (relative to the project root)"
+    return None
+
+
 def check_overlay_file(path: Path, *, profile: bool) -> list[Problem]:
     """Every problem of a profile or of ``params/local.yaml``."""
     data, lines, problems = load_with_lines(path)
@@ -371,8 +382,13 @@ def _line_of(rnd: Round, section: str, key: str) -> tuple[str, int | None]:
     return file, lines.get(specific) or lines.get(f"{section}.{key}")
 
 
-def check_resolved(rnd: Round, *, params_dir: Path) -> list[Problem]:
-    """Problems that only show once the layers are merged: optimizer/lr0, parents, weights files."""
+def check_resolved(
+    rnd: Round, *, params_dir: Path, use_local: bool = True, known: dict[str, str] | None = None
+) -> list[Problem]:
+    """Problems that only show once the layers are merged: optimizer/lr0, parents, weights, freeze, values.
+
+    ``known`` maps round ids already resolved to their ``model.from`` (it saves loading them again).
+    """
     problems: list[Problem] = []
     train = rnd.train
     if rnd.notebook not in ("01_env_setup", "05_predict_json"):
@@ -402,7 +418,91 @@ def check_resolved(rnd: Round, *, params_dir: Path) -> list[Problem]:
                 "add 'model: {from: yolov8n.pt}' or a parent round id",
             )
         )
+    freeze = train.get("freeze")
+    if type(freeze) is int and freeze > 0 and rnd.notebook in TRAINING_NOTEBOOKS:
+        weights = _first_weights(rnd, params_dir=params_dir, use_local=use_local, known=known or {})
+        count = model_module_count(weights) if weights else None
+        if count is not None and freeze >= count:
+            file, line = _line_of(rnd, "train", "freeze")
+            problems.append(
+                _err(
+                    file,
+                    line,
+                    "train.freeze",
+                    f"{rnd.round_id}: freeze={freeze} freezes all {count} modules of {weights} (model.0 .."
+                    f" model.{count - 1}); ultralytics stops: no trainable parameters left",
+                    f"freeze at most {count - 1} (then only the head, model.{count - 1}, trains)",
+                )
+            )
+    # Values that only go wrong after merging layers; the file that set each one is named.
+    for section, values in (("train", rnd.train), ("predict", rnd.predict)):
+        for key, value in values.items():
+            found = None if key == "source" and section == "predict" else check_argument(key, value, section=section)
+            if found:
+                file, line = _line_of(rnd, section, key)
+                problems.append(_err(file, line, f"{section}.{key}", *found))
     return problems
+
+
+def _first_weights(rnd: Round, *, params_dir: Path, use_local: bool, known: dict[str, str]) -> str:
+    """The weights or model file at the root of a round's ``model.from`` lineage (``""`` when it cannot be told)."""
+    source, seen = rnd.model_from, {rnd.round_id}
+    while is_round_reference(source) and source not in seen:
+        seen.add(source)
+        if source not in known:
+            try:
+                parent = load_round(
+                    source, profile=rnd.profile, params_dir=params_dir, use_local=use_local, check=False
+                )
+            except ParamsError:
+                return ""
+            known[source] = parent.model_from
+        source = known[source]
+    return "" if is_round_reference(source) else source
+
+
+def _check_target(
+    path: Path, base: Path, *, profile: str, use_local: bool, overlays_ok: bool, known: dict[str, str]
+) -> list[Problem]:
+    """One round file of ``base``: its own problems, then (when it and the overlays are sound) the resolved round's."""
+    _, _, problems = check_round_file(path)
+    if any(p.level == "error" for p in problems) or not overlays_ok:
+        return problems  # the errors above fail the check already; resolving would repeat them
+    try:
+        rnd = load_round(path.stem, profile=profile, params_dir=base, use_local=use_local, check=False)
+    except ParamsError as exc:
+        return [*problems, _err(_relative(path), None, "", exc.message, exc.fix)]
+    known[rnd.round_id] = rnd.model_from
+    resolved = check_resolved(rnd, params_dir=base, use_local=use_local, known=known)
+    return problems + [p for p in resolved if p not in problems]
+
+
+def _check_elsewhere(
+    path: Path, base: Path, *, profile: str, use_local: bool, overlays_ok: bool, known: dict[str, str]
+) -> list[Problem]:
+    """A round file outside ``params/`` (a draft): checked as if it were ``params/<its name>.yaml``.
+
+    Its ``extends`` and ``model.from`` resolve in ``params/``, the profile and local.yaml are overlaid, and every
+    check runs on a copy of ``params/`` holding the draft; problems name the draft's real path and lines.
+    """
+    with tempfile.TemporaryDirectory(prefix="ywb-check-") as tmp:
+        mirror = Path(tmp).resolve() / "params"
+        if base.is_dir():
+            shutil.copytree(base, mirror, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+        mirror.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, mirror / path.name)
+        found = _check_target(
+            mirror / path.name, mirror, profile=profile, use_local=use_local, overlays_ok=overlays_ok, known={}
+        )
+    renames = [(str(mirror / path.name), _relative(path)), (str(mirror), _relative(base))]
+    renames += [(_relative(mirror / path.name), _relative(path)), (_relative(mirror), _relative(base))]
+
+    def renamed(text: str) -> str:
+        for old, new in renames:
+            text = text.replace(old, new)
+        return text
+
+    return [Problem(p.level, renamed(p.file), p.line, p.key, renamed(p.message), renamed(p.fix)) for p in found]
 
 
 def check_rounds(
@@ -410,7 +510,8 @@ def check_rounds(
 ) -> list[Problem]:
     """Check round files (default: every round in ``params/``), the profile and the local overlay.
 
-    Returns every problem found, errors and warnings, in file order; nothing is raised.
+    A file outside ``params/`` (a draft) is checked as if it were ``params/<its name>.yaml``. Returns every problem
+    found, errors and warnings, in file order; nothing is raised.
     """
     base = params_dir or paths.params_dir()
     targets = [Path(f) for f in files] if files else [base / f"{rid}.yaml" for rid in list_rounds(base)]
@@ -424,29 +525,15 @@ def check_rounds(
     local = base / "local.yaml"
     if use_local and local.is_file():
         problems += check_overlay_file(local, profile=False)
-    overlay_errors = any(p.level == "error" for p in problems)
+    overlays_ok = not any(p.level == "error" for p in problems)
+    known: dict[str, str] = {}  # round id -> model.from, for the rounds resolved so far
     for target in targets:
         path = target if target.is_absolute() else (Path.cwd() / target)
         if not path.is_file():
             problems.append(_err(_relative(path), None, "", "file not found", "check the path"))
             continue
-        _, _, own = check_round_file(path)
-        problems += own
-        if own and any(p.level == "error" for p in own) or overlay_errors or path.parent.resolve() != base.resolve():
-            continue
-        try:
-            rnd = load_round(path.stem, profile=profile, params_dir=base, use_local=use_local, check=False)
-        except ParamsError as exc:
-            problems.append(_err(_relative(path), None, "", exc.message, exc.fix))
-            continue
-        problems += check_resolved(rnd, params_dir=base)
-        for key, value in rnd.train.items():  # values that only go wrong after merging layers
-            found = check_argument(key, value)
-            if found:
-                file, line = _line_of(rnd, "train", key)
-                problem = _err(file, line, f"train.{key}", *found)
-                if problem not in problems:
-                    problems.append(problem)
+        check = _check_target if path.parent.resolve() == base.resolve() else _check_elsewhere
+        problems += check(path, base, profile=profile, use_local=use_local, overlays_ok=overlays_ok, known=known)
     return _group_inherited(problems)
 
 
