@@ -13,7 +13,7 @@ import yaml
 from conftest import BIN, ROOT, ROUNDS, cli
 
 from yolo_workbook import explain, metrics, params
-from yolo_workbook.runner import pipeline_order
+from yolo_workbook.runner import pipeline_order, with_dependencies
 
 
 def test_pipeline_runs_rounds_in_lineage_order():
@@ -176,3 +176,59 @@ def test_headless_runs_skip_the_widgets_and_keep_the_figures(ci_pipeline):
     assert any("image/png" in o.get("data", {}) for o in _outputs_of(predict, "plots.annotated_frames("))
     for outputs in (comparison, editor, _outputs_of(predict, "frame_browser(")):
         assert not any(widget_view in o.get("data", {}) or o["output_type"] == "error" for o in outputs)
+
+
+@pytest.mark.parametrize("start", ["weights/best.pt", "/abs/path/내 모델/best.pt", "yolov8s.yaml", "best.pt", ""])
+def test_pipeline_accepts_every_model_from_form_that_check_accepts(start, params_copy, outputs):
+    (params_copy / "e01_check.yaml").write_text(
+        f"round_id: e01_check\nnotebook: 01_env_setup\nmodel:\n  from: {json.dumps(start, ensure_ascii=False)}\n",
+        encoding="utf-8",
+    )
+    (params_copy / "r09_from_file.yaml").write_text(
+        "round_id: r09_from_file\nextends: r02_freeze_new_data\nnotebook: 03_finetune\n"
+        f"model:\n  from: {json.dumps(start or 'yolov8n.yaml', ensure_ascii=False)}\n",
+        encoding="utf-8",
+    )
+    rounds = with_dependencies(["e01_check", "r09_from_file", "r02_freeze_new_data"], profile="ci")
+    assert sorted(r.round_id for r in rounds) == ["e01_check", "r01_base", "r02_freeze_new_data", "r09_from_file"]
+    assert [r.round_id for r in pipeline_order(rounds)] == [
+        "e01_check",
+        "r01_base",
+        "r02_freeze_new_data",
+        "r09_from_file",
+    ]
+
+
+def _listing(folder: Path) -> dict[str, int]:
+    """Every path under ``folder`` with its modification time (the lock folder aside: locks come and go)."""
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if ".locks" not in p.parts}
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["cut short", "text", "no model inside"])
+def test_corrupt_weights_are_one_line_naming_the_file_and_nothing_moves(damage, ci_pipeline, params_copy, tmp_path):
+    good = ci_pipeline / "ci" / "r01_base" / "train" / "weights" / "best.pt"
+    bad = tmp_path / "bad weights.pt"
+    if damage == "cut short":
+        bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif damage == "text":
+        bad.write_text("not a checkpoint")
+    else:
+        import torch
+
+        torch.save({"state": torch.zeros(2)}, bad)
+    (params_copy / "r02_freeze_new_data.yaml").write_text(
+        (params_copy / "r02_freeze_new_data.yaml").read_text().replace("from: r01_base", f"from: {bad}")
+    )
+    env = {"YOLO_WORKBOOK_OUTPUTS": str(ci_pipeline), "YOLO_WORKBOOK_PARAMS": str(params_copy)}
+    before = _listing(ci_pipeline / "ci")
+    for command in (
+        ("predict", "--profile", "ci", "--weights", str(bad)),
+        ("run", str(params_copy / "r02_freeze_new_data.yaml"), "--profile", "ci"),
+    ):
+        done = cli(*command, env=env)
+        errors = [line for line in done.stderr.splitlines() if line.startswith(("error:", "  fix:"))]
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert len(errors) == 2 and (f"weights file {bad} is" in errors[0] or f"{bad} is a PyTorch file" in errors[0])
+    assert _listing(ci_pipeline / "ci") == before  # no earlier result moved, no history/ written

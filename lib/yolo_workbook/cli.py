@@ -90,7 +90,8 @@ def _predict(args: argparse.Namespace) -> int:
         if value is not None
     }
     injected = {"predict": overrides, "model": {"from": args.weights} if args.weights else {}}
-    rnd = load_round(round_id_of(args.round_file), profile=args.profile, injected=injected)
+    round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
+    rnd = load_round(round_id_of(round_file), profile=args.profile, injected=injected)
     result = predict_to_json(rnd)
     print(f"{result.json_path}\n{result.jsonl_path}\n{result.summary_path}")
     summary = result.summary
@@ -227,9 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.set_defaults(func=_pipeline)
 
     predict = verbs.add_parser("predict", help="detections of a video, images or a stream as JSON (streaming)")
-    predict.add_argument(
-        "round_file", nargs="?", default="params/p01_video.yaml", help="default: params/p01_video.yaml"
-    )
+    predict.add_argument("round_file", nargs="?", help="default: params/p01_video.yaml")
     add_profile(predict)
     predict.add_argument("--source", help="video, image, folder, glob, camera index or stream URL")
     predict.add_argument(
