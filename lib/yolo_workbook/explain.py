@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from yolo_workbook.params import Round, best_weights_of, is_round_reference, load_round
+from yolo_workbook.params import TRAINING_NOTEBOOKS, Round, best_weights_of, is_round_reference, load_round
 
 
 def describe(rnd: Round) -> str:
@@ -23,6 +23,12 @@ def describe(rnd: Round) -> str:
         f"starts    from {starts}",
         f"data      {' + '.join(rnd.data_use) or '-'}",
     ]
+    if rnd.notebook in TRAINING_NOTEBOOKS:
+        from yolo_workbook.classmap import planned_transfer
+
+        transfer = planned_transfer(rnd)
+        if transfer and transfer["how"] != "same":
+            lines.append(f"classes   {transfer['text']}")
     if rnd.train and rnd.notebook not in ("01_env_setup", "05_predict_json"):
         lines.append("train     " + " ".join(f"{k}={fmt(v)}" for k, v in rnd.train.items()))
     if rnd.notebook == "05_predict_json":

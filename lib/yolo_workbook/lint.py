@@ -24,6 +24,7 @@ import yaml
 
 from yolo_workbook import paths
 from yolo_workbook.argrules import check_argument, model_module_count
+from yolo_workbook.classmap import planned_transfer
 from yolo_workbook.errors import ParamsError
 from yolo_workbook.params import (
     NOTEBOOKS,
@@ -382,6 +383,40 @@ def _line_of(rnd: Round, section: str, key: str) -> tuple[str, int | None]:
     return file, lines.get(specific) or lines.get(f"{section}.{key}")
 
 
+def _class_order_problems(rnd: Round, *, params_dir: Path, use_local: bool) -> list[Problem]:
+    """Warnings when the starting round's classes and this round's data differ in a way that costs what was learned."""
+    transfer = planned_transfer(rnd, params_dir=params_dir, use_local=use_local)
+    if not transfer:
+        return []
+    problems = []
+    if transfer["how"] == "by position":
+        file, line = _line_of(rnd, "train", "cls_remap")
+        problems.append(
+            Problem(
+                "warning", file, line, "train.cls_remap",
+                f"{rnd.round_id}: the data lists the classes of {rnd.model_from} in another order and cls_remap is"
+                f" off: {transfer['text'].split(': ', 1)[1]}",
+                "remove 'cls_remap: false' (ultralytics then copies the rows by class name)",
+            )
+        )  # fmt: skip
+    if transfer["only_in_weights"] or transfer["only_in_data"]:
+        file, line = _line_of(rnd, "model", "from")
+        parts = []
+        if transfer["only_in_weights"]:
+            names = ", ".join(transfer["only_in_weights"])
+            parts.append(f"{names} in the weights of {rnd.model_from}, not in the data")
+        if transfer["only_in_data"]:
+            parts.append(f"{', '.join(transfer['only_in_data'])} in the data, not in the weights (learned anew)")
+        problems.append(
+            Problem(
+                "warning", file, line, "model.from",
+                f"{rnd.round_id}: classes differ: {'; '.join(parts)}",
+                "check the class names of both exports (a typo or a renamed class?); 'data check' lists them",
+            )
+        )  # fmt: skip
+    return problems
+
+
 def check_resolved(
     rnd: Round, *, params_dir: Path, use_local: bool = True, known: dict[str, str] | None = None
 ) -> list[Problem]:
@@ -434,6 +469,8 @@ def check_resolved(
                     f"freeze at most {count - 1} (then only the head, model.{count - 1}, trains)",
                 )
             )
+    if rnd.notebook in TRAINING_NOTEBOOKS:
+        problems += _class_order_problems(rnd, params_dir=params_dir, use_local=use_local)
     # Values that only go wrong after merging layers; the file that set each one is named.
     for section, values in (("train", rnd.train), ("predict", rnd.predict)):
         for key, value in values.items():

@@ -235,4 +235,7 @@ def describe_training_data(record: dict[str, Any]) -> str:
         for source in provenance["sources"]:
             moves = [f"{k}->{v}" for k, v in source["mapping"].items() if int(k) != v]
             lines.append(f"  {source['name']}: {', '.join(source['names'])}; ids {' '.join(moves) or 'unchanged'}")
+    transfer = record.get("class_transfer")
+    if transfer:
+        lines.append(f"from the starting weights: {transfer['text']}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook import checkpoints, dataset, locks, metrics, openmp, paths, rerun
+from yolo_workbook import checkpoints, classmap, dataset, locks, metrics, openmp, paths, rerun
 from yolo_workbook.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
 from yolo_workbook.explain import yolo_command
 from yolo_workbook.lint import RESERVED_TRAIN_KEYS
@@ -232,7 +232,14 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force
     save_resolved(rnd, round_dir / "params.resolved.yaml", command=yolo_command(rnd, start_weights=weights))
     from yolo_workbook.fonts import setup_ultralytics
 
-    setup_ultralytics(dataset.class_names(dataset.read_data_yaml(data_yaml)))
+    data_names = dataset.class_names(dataset.read_data_yaml(data_yaml))
+    setup_ultralytics(data_names)
+    transfer = None
+    if not resume_from:  # how the head's class rows go from the weights' classes to the data's
+        weights_names = [str(n) for _, n in sorted((getattr(model, "names", None) or {}).items())]
+        transfer = classmap.head_transfer(weights_names, data_names, cls_remap=bool(train_args.get("cls_remap", True)))
+        if transfer and transfer["how"] != "same":
+            print(f"{rnd.round_id}: {transfer['text']}")
 
     def record(status: str, error: str = "", trainer: Any = None) -> dict[str, Any]:
         built = metrics.build_record(
@@ -246,6 +253,10 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force
             error=error,
         )
         built.update(inputs=inputs, resumed=resume_from is not None)
+        if not resume_from:
+            built["class_transfer"] = transfer
+        elif state.record and "class_transfer" in state.record:  # said when the round started
+            built["class_transfer"] = state.record["class_transfer"]
         metrics.write_record(built, metrics_path)
         return built
 
