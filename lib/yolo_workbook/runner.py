@@ -89,11 +89,12 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True, forc
 def _run_locked(rnd: Round, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
     """:func:`run_round` once it holds the round's lock (its kernel works under the same lock)."""
     round_id, out_dir = rnd.round_id, rnd.output_dir
+    if rnd.notebook in TRAINING_NOTEBOOKS:
+        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
     # The starting weights of a training or prediction round: a parent that has not run, or a .pt that is cut
     # short, fails here, before anything moves. (The environment notebook loads no weights.)
     weights = resolve_start_weights(rnd) if rnd.notebook != NOTEBOOKS[0] else ""
     if rnd.notebook in TRAINING_NOTEBOOKS:
-        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
         state = check_rerun(rnd, round_inputs(rnd, weights), force=force)
         if state.state == "up-to-date":
             return None
