@@ -237,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--conf", type=float, help="confidence threshold in [0, 1]")
     predict.add_argument("--iou", type=float, help="NMS IoU threshold in [0, 1]")
     predict.add_argument("--imgsz", type=int, help="inference size")
-    predict.add_argument("--vid-stride", type=int, help="use every k-th video frame (frame_id stays the source index)")
+    predict.add_argument(
+        "--vid-stride", type=int, help="use every k-th video frame: k-1, 2k-1, ... (frame_id stays the source index)"
+    )
     predict.add_argument("--classes", type=int, nargs="+", help="keep only these class ids")
     predict.add_argument("--device", help="cpu, 0, 0,1, mps ...")
     predict.add_argument("--save", action="store_true", help="also write the annotated video or images")

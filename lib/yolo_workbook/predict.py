@@ -164,10 +164,10 @@ def _predict_locked(
     histogram: dict[str, Counter[int]] = {}
     frames = 0
     started = time.time()
-    expected = -(-total // stride) if total else None
+    expected = total // stride if total else None  # ultralytics drops a tail shorter than the stride
     with jsonl_path.open("w", encoding="utf-8") as stream, tqdm(total=expected, unit="frame", desc="predict") as bar:
         for index, result in enumerate(model.predict(source=source, stream=True, verbose=False, **args)):
-            frame_id = index * stride if is_video else index
+            frame_id = source_frame(index, stride) if is_video else index
             record = frame_record(result, frame_id, frame_id / fps if fps else None)
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
             stream.flush()  # a crash keeps every finished frame
@@ -197,6 +197,15 @@ def _predict_locked(
     }
     summary_path = write_json(out_dir / "summary.json", summary)
     return PredictResult(json_path, jsonl_path, summary_path, summary)
+
+
+def source_frame(index: int, stride: int) -> int:
+    """The source frame of the ``index``-th frame ultralytics yields with ``vid_stride=stride``.
+
+    Its video loader grabs ``stride`` frames and decodes the last of them: frames ``stride - 1``,
+    ``2 * stride - 1``, ... (stride 3: 2, 5, 8, ...).
+    """
+    return index * stride + stride - 1
 
 
 def class_summary(per_frame: Counter[int]) -> dict[str, Any]:
