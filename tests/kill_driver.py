@@ -5,7 +5,8 @@ Usage: python kill_driver.py ROUND_ID PROFILE POINT, with POINT one of:
 - ``before_checkpoint``: at the end of the first epoch, before its checkpoint is written;
 - ``between_epochs``: after the first epoch's checkpoint (more epochs to go);
 - ``after_last_epoch``: after the last epoch's checkpoint, before ultralytics' final validation;
-- ``during_record``: when the round's final record (``status: ok``) is being written.
+- ``during_record``: when the round's final record (``status: ok``) is being written;
+- ``none``: no kill: the round runs to its end (a second run after a kill, without a kernel).
 
 The environment (``YOLO_WORKBOOK_OUTPUTS``, ``YOLO_WORKBOOK_PARAMS``) chooses the folders, as for the CLI.
 """
@@ -36,10 +37,11 @@ def main(round_id: str, profile: str, point: str) -> None:
     elif point == "during_record":
         write = metrics.write_record
         metrics.write_record = lambda record, path: die() if record["status"] == "ok" else write(record, path)
-    else:
+    elif point != "none":
         raise SystemExit(f"unknown kill point {point!r}")
     train.train_round(params.load_round(round_id, profile=profile, use_local=False))
-    raise SystemExit(f"the round ended without reaching the kill point {point!r}")
+    if point != "none":
+        raise SystemExit(f"the round ended without reaching the kill point {point!r}")
 
 
 if __name__ == "__main__":
