@@ -11,7 +11,7 @@ BROWSER_INSTALLED := $(VENV)/.browser-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PROFILE ?= demo
 
-.PHONY: help install browser-deps demo demo-data pipeline test test-browser test-fast lint format lab bench
+.PHONY: help install browser-deps demo demo-data pipeline test test-browser test-fast test-count lint format lab bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -29,13 +29,19 @@ $(BROWSER_INSTALLED): $(INSTALLED) pyproject.toml
 	@touch $@
 
 # Playwright drives the system Chromium: never `playwright install` (no browser download).
-browser-deps: $(BROWSER_INSTALLED) ## what the JupyterLab browser test needs: playwright (pip), chromium (apt, if missing)
-	@if command -v chromium >/dev/null 2>&1; then \
+# libgomp1: the doctor test loads this second OpenMP runtime for real (tests/test_env.py).
+browser-deps: $(BROWSER_INSTALLED) ## what the system-level tests need: playwright (pip); chromium, libgomp1 (apt, if missing)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	if command -v dpkg-query >/dev/null 2>&1 && ! dpkg-query -W -f='$${Status}' libgomp1 2>/dev/null | grep -q 'ok installed'; then \
+		missing="$$missing libgomp1"; \
+	fi; \
+	if [ -z "$$missing" ]; then \
 		echo "chromium: $$(command -v chromium)"; \
 	elif command -v apt-get >/dev/null 2>&1; then \
-		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else \
-		echo "warning: no chromium and no apt-get; install Chromium as 'chromium' on PATH (the browser test skips)" >&2; \
+		echo "warning: no apt-get to install:$$missing (the browser and OpenMP tests skip; in CI they fail)" >&2; \
 	fi
 
 demo-data: $(INSTALLED) ## write the synthetic demo datasets and video
@@ -58,6 +64,39 @@ test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (sc
 
 test-fast: $(INSTALLED) ## unit tests only (no training, no kernels)
 	$(BIN)/python -m pytest -m "not slow and not notebook"
+
+# The tiers, counted from the code by one `pytest --collect-only`: a count written down would drift.
+# tests/test_environment.py mostly tests its own MatchSpec parser and checkers: counted apart.
+define COUNT_TIERS
+import collections, contextlib, io, pytest
+TIERS = {
+    "unit": "unit tests of the package (no training, no kernel, no browser)",
+    "slow": "slow / notebook: training, papermill, nbval, the CLI on the ci profile",
+    "browser": "browser: JupyterLab and journal.html in headless Chromium (make test-browser)",
+    "env": "environment.yml checks (offline)",
+    "env-self": "self-tests of those checks' own MatchSpec parser and checkers (tests/test_environment.py)",
+}
+SELF = ("matchspec_parser", "each_check_catches", "constraints_translate")
+def tier(item):
+    marks = {mark.name for mark in item.iter_markers()}
+    if item.path.name == "test_environment.py":
+        return "env-self" if any(word in item.name for word in SELF) else "env"
+    return "browser" if "browser" in marks else "slow" if marks & {"slow", "notebook"} else "unit"
+class Count:
+    def pytest_collection_finish(self, session):
+        self.tiers = collections.Counter(tier(item) for item in session.items)
+count = Count()
+with contextlib.redirect_stdout(io.StringIO()):
+    code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider"], plugins=[count])
+for key, text in TIERS.items():
+    print(f"{count.tiers[key]:6}  {text}")
+print(f"{sum(count.tiers.values()):6}  in all: make test runs every tier")
+raise SystemExit(code)
+endef
+export COUNT_TIERS
+
+test-count: $(INSTALLED) ## how many tests each tier holds, counted now (pytest --collect-only)
+	@$(BIN)/python -c "$$COUNT_TIERS"
 
 lint: $(INSTALLED) ## ruff check and format check (notebooks included)
 	$(BIN)/ruff check .

@@ -1,4 +1,11 @@
-"""Shared fixtures. Tiers: unit tests (no marker), `notebook` (papermill / nbval kernels), `slow` (training)."""
+"""Shared fixtures. Tiers: unit tests (no marker), `notebook` (papermill / nbval kernels), `slow` (training).
+
+Every test sees a copy of ``params/`` (without ``local.yaml``) through ``YOLO_WORKBOOK_PARAMS``, set for
+this process and so for every CLI run and kernel it starts: a developer's own ``params/local.yaml``
+(``device: 0``) changes no test. In that copy the ``ci`` profile reads the ci demo data written into
+this session's temporary folder, so the tests neither read nor rewrite the repository's
+``outputs/datasets/ci`` (which ``yolo-workbook demo-data --size ci`` writes for a user's ``--profile ci``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from yolo_workbook import paths
 from yolo_workbook.demo_data import write_demo_data
@@ -26,13 +35,51 @@ ROUNDS = [
     "r08_rare_class",
 ]
 BIN = Path(sys.executable).parent
+# What pytest puts into the environment. A child must not inherit it: ultralytics reads
+# PYTEST_CURRENT_TEST as "under test" (loggers off, relative run paths under site-packages).
+PYTEST_VARIABLES = ("PYTEST_CURRENT_TEST", "PYTEST_VERSION")
+
+
+def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment as a user's shell would have it (no pytest variables), plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if key not in PYTEST_VARIABLES}
+    env.update(extra or {})
+    return env
+
+
+def point_profile_at(params_folder: Path, profile: str, data_root: Path) -> Path:
+    """In a params copy, point ``profile``'s ``outputs/datasets/<profile>/...`` paths into ``data_root``.
+
+    Line numbers and comments stay as they are. Fails when the profile names no such path, or when a
+    dataset or video it names afterwards does not exist under ``data_root``.
+    """
+    path = params_folder / "profiles" / f"{profile}.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = f"outputs/datasets/{profile}/"
+    assert old in text, f"{path}: no path under {old} to point at {data_root}"
+    path.write_text(text.replace(old, f"{data_root.resolve().as_posix()}/"), encoding="utf-8")
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    named = [*(content.get("datasets") or {}).values(), (content.get("predict") or {}).get("source")]
+    missing = [value for value in named if value and not Path(value).exists()]
+    assert not missing, f"{path}: not written under {data_root}: {missing}"
+    return path
 
 
 @pytest.fixture(scope="session")
-def ci_data() -> dict[str, Path]:
-    """The tiny ci demo datasets, where params/profiles/ci.yaml expects them (deterministic)."""
-    root = ROOT / "outputs" / "datasets" / "ci"
-    return write_demo_data(root, size="ci")
+def ci_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny ci demo datasets and video (deterministic), in this session's temporary folder."""
+    return write_demo_data(tmp_path_factory.mktemp("datasets") / "ci", size="ci")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_params(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Path]) -> Iterator[Path]:
+    """The params folder of every test: a copy of params/ without local.yaml, its ci profile on ``ci_data``."""
+    folder = tmp_path_factory.mktemp("project") / "params"
+    shutil.copytree(ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
+    point_profile_at(folder, "ci", ci_data["first"].parents[1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
+        yield folder
 
 
 @pytest.fixture()
@@ -52,10 +99,10 @@ def params_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def params_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def params_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, session_params: Path) -> Path:
     """A copy of params/ that a test may edit or write into; the CLI, kernels and this process all use it."""
     folder = tmp_path / "params"
-    shutil.copytree(ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
+    shutil.copytree(session_params, folder)
     monkeypatch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
     return folder
 
@@ -69,20 +116,30 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """Run the ``yolo-workbook`` command of this environment."""
+    """Run the ``yolo-workbook`` command of this environment, as a user would from their project folder.
+
+    The environment is this process's without pytest's variables. The command starts in the folder that
+    holds the params folder in use (``YOLO_WORKBOOK_PARAMS``), so ``params/r01_base.yaml`` names a
+    round file of that folder, as it does in the project root for a user.
+    """
+    environment = child_environment(env)
+    params_folder = Path(environment.get("YOLO_WORKBOOK_PARAMS") or ROOT / "params")
     return subprocess.run(
         [str(BIN / "yolo-workbook"), *args],
-        cwd=ROOT,
+        cwd=params_folder.parent,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env=environment,
     )
 
 
 @pytest.fixture(scope="session")
 def ci_pipeline(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Path]) -> Path:
-    """Every round on the ci profile through the real CLI, papermill and kernels; its outputs root."""
+    """Every round on the ci profile through the real CLI, papermill and kernels; its outputs root.
+
+    Shared by the tests that read it: a test that runs notebooks again works on a copy.
+    """
     root = tmp_path_factory.mktemp("ci-pipeline") / "outputs"
     done = cli("pipeline", "--profile", "ci", "--quiet", env={"YOLO_WORKBOOK_OUTPUTS": str(root)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -25,6 +25,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from conftest import child_environment
+
 # Chromium flags for a headless run that talks to nothing but the local server.
 CHROMIUM_ARGS = [
     "--no-sandbox",  # root in CI
@@ -155,7 +157,8 @@ class JupyterLab:
         labconfig.mkdir(exist_ok=True)
         page_config = {"disabledExtensions": dict.fromkeys(DISABLED_PLUGINS, True)}
         (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=1))
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("JUPYTER", "JPY_"))}
+        # As a user's shell has it: no pytest variable (ultralytics' test mode), no Jupyter setting of theirs.
+        env = {key: value for key, value in child_environment().items() if not key.startswith(("JUPYTER", "JPY_"))}
         env.update({key: str(value) for key, value in dirs.items()})
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.extra_env)

@@ -76,6 +76,14 @@ def test_cli_exit_codes(broken, ci_data):
     assert missing.returncode == 1 and "not found" in missing.stdout
 
 
+# Boxes per split and class in the ci size's first export (seeded: the same on every machine).
+CI_FIRST_BOXES = {
+    "train": {"student": 29, "desk": 41, "sitae": 7},
+    "val": {"student": 18, "desk": 10, "sitae": 3},
+    "test": {"student": 7, "desk": 8, "sitae": 4},
+}
+
+
 def test_stats_count_every_box_and_the_imbalance(ci_data):
     report = check_dataset(ci_data["first"])
     stats = dataset_stats(report)
@@ -84,14 +92,14 @@ def test_stats_count_every_box_and_the_imbalance(ci_data):
         for s in ("train", "valid", "test")
         for p in (ci_data["first"].parent / s / "labels").glob("*.txt")
     )
-    assert sum(stats["boxes_per_class"].values()) == lines
+    assert lines == 127 == sum(stats["boxes_per_class"].values())
+    assert {s: {n: c["boxes"] for n, c in v["per_class"].items()} for s, v in stats["splits"].items()} == CI_FIRST_BOXES
+    assert stats["boxes_per_class"] == {"student": 29 + 18 + 7, "desk": 41 + 10 + 8, "sitae": 7 + 3 + 4}
     assert stats["rarest_class"] == "sitae"
-    assert stats["imbalance_ratio"] == round(
-        max(stats["boxes_per_class"].values()) / stats["boxes_per_class"]["sitae"], 2
-    )
+    assert stats["imbalance_ratio"] == 4.21  # desk 59 / sitae 14 = 4.214...
     train = stats["splits"]["train"]
     assert sum(sum(bins.values()) for bins in train["box_sizes"].values()) == sum(
         c["boxes"] for c in train["per_class"].values()
     )
     done = cli("data", "stats", str(ci_data["first"]))
-    assert done.returncode == 0 and "imbalance ratio" in done.stdout
+    assert done.returncode == 0 and "imbalance ratio (largest / smallest class): 4.21; rarest: sitae" in done.stdout

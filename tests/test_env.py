@@ -6,10 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
-from conftest import cli, write
+from conftest import child_environment, cli, write
 
 from yolo_workbook import openmp
 from yolo_workbook.env import device_findings, font_findings, weights_findings
@@ -17,7 +18,8 @@ from yolo_workbook.fonts import cjk_font_path
 from yolo_workbook.openmp import INTEL_WARNING, apply_opt_in, diagnose, owner_of
 from yolo_workbook.params import load_round
 
-SYSTEM_LIBGOMP = Path("/usr/lib/x86_64-linux-gnu/libgomp.so.1")
+# Debian's GNU OpenMP runtime (package libgomp1; `make browser-deps` installs it when missing).
+SYSTEM_LIBGOMP = Path("/usr/lib") / (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu") / "libgomp.so.1"
 
 
 def fake_conda_env(prefix: Path) -> Path:
@@ -169,17 +171,41 @@ def doctor(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def clean_environment() -> dict[str, str]:
     """This process's environment without what pytest and ultralytics' import (OMP_NUM_THREADS=1) put there."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "OMP_NUM_THREADS")}
+    env = child_environment()
+    env.pop("OMP_NUM_THREADS", None)
     return env
 
 
+def test_cli_runs_of_the_tests_see_no_pytest_variable(tmp_path):
+    """With PYTEST_CURRENT_TEST, ultralytics in the CLI and its kernels would run in its own test mode."""
+    seen = tmp_path / "seen.txt"
+    probe = "import os, pathlib\npathlib.Path(os.environ['YWB_PROBE']).write_text(' '.join(sorted(os.environ)))\n"
+    site = write(tmp_path / "site", "sitecustomize.py", probe).parent
+    assert "PYTEST_CURRENT_TEST" in os.environ  # this process runs under pytest
+    assert cli("--help", env={"PYTHONPATH": str(site), "YWB_PROBE": str(seen)}).returncode == 0
+    names = seen.read_text().split()
+    assert "YOLO_WORKBOOK_PARAMS" in names and not [name for name in names if name.startswith("PYTEST_")]
+
+
+def system_libgomp() -> Path:
+    """Debian's libgomp1: the test skips without it on a developer's machine, and fails in CI (``CI`` set)."""
+    if sys.platform != "linux":
+        pytest.skip("loads Linux's libgomp.so.1")
+    if not SYSTEM_LIBGOMP.exists():
+        reason = f"{SYSTEM_LIBGOMP} is missing: Debian's libgomp1, which `make browser-deps` installs"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must run this test)")
+        pytest.skip(reason)
+    return SYSTEM_LIBGOMP
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not SYSTEM_LIBGOMP.exists() or sys.platform != "linux", reason="needs Debian's libgomp1")
 def test_doctor_explains_a_second_openmp_runtime_loaded_for_real(tmp_path):
     # A package that loads its own OpenMP runtime next to torch's: here the system's GNU libgomp.
+    libgomp = system_libgomp()
     env = sitecustomize(
         tmp_path / "site",
-        f"import ctypes, os\nif os.environ.get('SIMULATE'):\n    import torch\n    ctypes.CDLL('{SYSTEM_LIBGOMP}')\n",
+        f"import ctypes, os\nif os.environ.get('SIMULATE'):\n    import torch\n    ctypes.CDLL('{libgomp}')\n",
     )
     done = doctor("--profile", "ci", "--json", str(tmp_path / "report.json"), env={**env, "SIMULATE": "1"})
     report = json.loads((tmp_path / "report.json").read_text())

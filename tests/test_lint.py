@@ -203,7 +203,7 @@ def test_repository_rounds_pass_with_only_the_lr0_warnings():
     assert len(lint.check_rounds(use_local=False)) == 3  # r01 (inherited by r02, r03), r04 (by r05, r06), r07
 
 
-def test_check_cli_exit_codes_and_speed(params_dir):
+def test_check_cli_exit_codes_for_the_repository_and_a_bad_draft(params_dir):
     done = cli("check")
     assert done.returncode == 0 and "0 error(s), 3 warning(s)" in done.stdout
     _check(params_dir, _round("  scals: 0.9\n"))
@@ -261,12 +261,19 @@ def test_diff_lists_added_removed_and_changed_keys():
     )
 
 
-def test_notebook_refuses_a_bad_round_before_training(params_dir, outputs):
-    """The notebook's load step runs the same check and stops; nothing is written."""
-    with pytest.raises(params.ParamsError, match=r"(?s)has 1 problem.*did you mean 'scale'"):
-        write(params_dir, "r01_base.yaml", BASE)
-        write(params_dir, "r02_try.yaml", _round("  scals: 0.9\n"))
-        params.load_round("r02_try", params_dir=params_dir, use_local=False)
+def test_notebook_refuses_a_bad_round_before_training(ci_data, params_copy, outputs):
+    """The notebook's load step runs the same check and stops, so its training step writes nothing.
+
+    ultralytics takes optimizer 'adam_w' until it builds the optimizer, after the round's folder is made:
+    without the check, the training cell would write under outputs/ and fail later.
+    """
+    from yolo_workbook.train import train_round
+
+    draft = "round_id: r02_try\nextends: r01_base\nnotebook: 04_tune_round\nmodel: {from: yolov8n.yaml}\n"
+    write(params_copy, "r02_try.yaml", draft + "train:\n  optimizer: adam_w\n")  # on the ci data: it would train
+    with pytest.raises(params.ParamsError, match=r"(?s)has 1 problem.*'adam_w' is not an optimizer.*'AdamW'"):
+        rnd = params.load_round("r02_try", profile="ci", for_notebook="04_tune_round")  # the load cell
+        train_round(rnd)  # the training cell
     assert not outputs.exists()
 
 

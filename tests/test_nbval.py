@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, child_environment
 
 NOTEBOOK_OF = {
     "e00_env_setup": "01_env_setup",
@@ -18,10 +19,21 @@ NOTEBOOK_OF = {
 }
 
 
+def _listing(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` with its size and modification time."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_nbval_lax_over_the_five_notebooks(ci_pipeline, tmp_path):
-    executed = [str(ci_pipeline / "ci" / rid / f"{nb}.ipynb") for rid, nb in NOTEBOOK_OF.items()]
+    """nbval runs the notebooks again (they write records, figures, the journal): on a copy of the outputs.
+
+    The tests after this one read what the pipeline wrote, not what nbval's re-run wrote.
+    """
+    before = _listing(ci_pipeline)
+    outputs = Path(shutil.copytree(ci_pipeline, tmp_path / "outputs", symlinks=True))
+    executed = [str(outputs / "ci" / rid / f"{nb}.ipynb") for rid, nb in NOTEBOOK_OF.items()]
     done = subprocess.run(
         [
             sys.executable,
@@ -42,7 +54,10 @@ def test_nbval_lax_over_the_five_notebooks(ci_pipeline, tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "YOLO_WORKBOOK_OUTPUTS": str(ci_pipeline)},
+        env=child_environment({"YOLO_WORKBOOK_OUTPUTS": str(outputs)}),
     )
-    assert done.returncode == 0, done.stdout[-4000:]
+    log = tmp_path / "nbval.log"
+    log.write_text(done.stdout + done.stderr, encoding="utf-8")
+    assert done.returncode == 0, f"{done.stdout[-4000:]}\n(all of nbval's output: {log})"
     assert " passed" in done.stdout and "failed" not in done.stdout
+    assert _listing(ci_pipeline) == before, "nbval's re-run wrote into the pipeline's outputs"

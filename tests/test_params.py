@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from conftest import ROUNDS, write
+import re
 
-from yolo_workbook import explain, params
+import pytest
+from conftest import ROOT, ROUNDS, write
+
+from yolo_workbook import explain, params, paths
 from yolo_workbook.errors import ParamsError
 
 
@@ -128,8 +130,8 @@ def test_unknown_section_key_gets_a_suggestion(params_dir):
 
 
 def test_section_that_is_not_a_mapping(params_dir):
-    write(params_dir, "r01_base.yaml", BASE.replace("train: {", "train: 3\nxtrain: {"))
-    with pytest.raises(ParamsError):
+    write(params_dir, "r01_base.yaml", re.sub(r"(?m)^train: .*$", "train: 3", BASE))
+    with pytest.raises(ParamsError, match=r"(?s)r01_base.yaml: 'train' must be a mapping of keys, found 3.*key: value"):
         load("r01_base", params_dir=params_dir)
 
 
@@ -153,15 +155,25 @@ def test_unknown_profile_lists_the_known_ones(chain):
 
 @pytest.mark.parametrize("hostile", ["../etc", "/abs", "a/b", "..", ""])
 def test_hostile_round_ids_and_profiles_are_refused(hostile, chain):
-    with pytest.raises(ParamsError):
+    refused = r"cannot be used as a folder name under outputs/"
+    with pytest.raises(ParamsError, match=rf"round id '{re.escape(hostile or '../x')}' {refused}"):
         load(hostile or "", params_dir=chain) if hostile else params.round_file("../x")
-    with pytest.raises(ParamsError):
+    with pytest.raises(ParamsError, match=rf"profile '{re.escape(hostile or '../x')}' {refused}"):
         load("r01_base", profile=hostile or "../x", params_dir=chain)
 
 
 def test_round_must_belong_to_the_notebook(chain):
     with pytest.raises(ParamsError, match="runs in notebook 02_base_train, not 04_tune_round"):
         load("r01_base", params_dir=chain, for_notebook="04_tune_round")
+
+
+def test_tests_read_a_params_copy_without_local_yaml_on_their_own_ci_data(ci_data):
+    """What conftest promises: a developer's params/local.yaml and outputs/datasets/ci reach no test."""
+    assert paths.params_dir() != ROOT / "params" and not (paths.params_dir() / "local.yaml").exists()
+    rnd = load("r03_merge", profile="ci")  # with the local overlay, as the CLI and the notebooks load it
+    assert rnd.data_paths() == [ci_data["first"], ci_data["second"]]
+    assert paths.project_path(rnd.predict["source"]) == ci_data["video"]
+    assert "device" not in rnd.train
 
 
 def test_repository_rounds_resolve_with_every_profile():
