@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, ROOT, cli
+from conftest import BIN, ROOT, child_environment, cli
 
 from yolo_workbook import locks, paths
 from yolo_workbook.errors import BusyError
@@ -72,7 +72,7 @@ def test_a_second_run_of_a_round_stops_at_once_naming_the_first(ci_data, outputs
     data["rounds"]["r01_base"]["train"] = {"epochs": 3}  # long enough to still run when the second one starts
     profile.write_text(yaml.safe_dump(data))
     command = [str(BIN / "yolo-workbook"), "run", str(params_copy / "r01_base.yaml"), "--profile", "ci", "--quiet"]
-    env = {**os.environ, **_env(outputs, params_copy)}
+    env = child_environment(_env(outputs, params_copy))
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(outputs / "ci" / ".locks" / "r01_base.holder.json")
     started = time.time()
@@ -129,7 +129,7 @@ def test_merges_and_the_journal_wait_for_the_lock_holder(ci_data, outputs):
     merged = outputs / "merged"
     journal_lock_folder = outputs / "ci" / "journal"
     sources = [str(ci_data["first"]), str(ci_data["second"])]
-    env = {**os.environ, **_env(outputs)}
+    env = child_environment(_env(outputs))
     with locks.hold(merged, what="-", fix="-"), locks.hold(journal_lock_folder, what="-", fix="-"):
         waiting = [
             subprocess.Popen(

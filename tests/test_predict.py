@@ -115,12 +115,11 @@ def _long_video(path, frames: int, ci_data) -> str:
 
 @pytest.mark.slow
 def test_predict_cli_killed_mid_video_keeps_finished_frames_and_no_partial_json(ci_data, outputs, tmp_path):
-    import os
     import signal
     import subprocess
     import time
 
-    from conftest import BIN, ROOT
+    from conftest import BIN, ROOT, child_environment
     from ultralytics import YOLO
 
     weights = tmp_path / "untrained.pt"
@@ -130,7 +129,7 @@ def test_predict_cli_killed_mid_video_keeps_finished_frames_and_no_partial_json(
     folder.mkdir(parents=True)
     (folder / "detections.json").write_text('[{"frame_id": 0, "detections": []}]\n')  # an earlier result
     command = [str(BIN / "yolo-workbook"), "predict", "--profile", "ci", "--source", video, "--weights", str(weights)]
-    env = {**os.environ, "YOLO_WORKBOOK_OUTPUTS": str(outputs)}
+    env = child_environment({"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lines = folder / "detections.jsonl"
     deadline = time.time() + 120

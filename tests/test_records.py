@@ -64,7 +64,7 @@ def test_a_stream_that_breaks_halfway_leaves_the_old_array(tmp_path):
     lines = tmp_path / "detections.jsonl"
     good = "".join(json.dumps(item) + "\n" for item in _content(2))
     lines.write_bytes(good.encode() * 50 + b'{"frame_id": "\xff"}\n')  # not UTF-8, long after the first lines
-    with pytest.raises(UnicodeDecodeError):
+    with pytest.raises(UnicodeDecodeError, match="can't decode byte 0xff"):
         predict.write_json_array_from_lines(lines, target)
     assert json.loads(target.read_text(encoding="utf-8")) == _content(1)
     assert [p.name for p in target.parent.iterdir()] == ["detections.json"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import jsonschema
 import psutil
 import pytest
 import yaml
-from conftest import BIN, ROOT, cli
+from conftest import BIN, ROOT, child_environment, cli
 
 from yolo_workbook import checkpoints, metrics, params, paths, rerun, runner, train
 from yolo_workbook.errors import RoundChangedError
@@ -187,8 +186,7 @@ def test_a_round_killed_at_any_point_runs_again_to_the_same_end(point, ci_data, 
     """kill -9 at each point of a round (tests/kill_driver.py), then the CLI as a user would run it again."""
     epochs = 2
     _edit(params_copy / "profiles" / "ci.yaml", lambda d: d["rounds"]["r01_base"].update(train={"epochs": epochs}))
-    env = {**os.environ, "YOLO_WORKBOOK_OUTPUTS": str(outputs), "YOLO_WORKBOOK_PARAMS": str(params_copy)}
-    env.pop("PYTEST_CURRENT_TEST", None)  # ultralytics behaves otherwise under pytest
+    env = child_environment({"YOLO_WORKBOOK_OUTPUTS": str(outputs), "YOLO_WORKBOOK_PARAMS": str(params_copy)})
     driver = [str(BIN / "python"), str(ROOT / "tests" / "kill_driver.py"), "r01_base", "ci", point]
     killed = subprocess.run(driver, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -149,13 +151,56 @@ def test_train_round_writes_a_valid_record_and_keeps_earlier_results(ci_data, ou
     assert not list(again.round_dir.glob("train2*"))
 
 
+def _iou(a: list[float], b: list[float]) -> float:
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def _known_boxes(image: Path, names: list[str], shift: int, side: int = 160) -> list[tuple[str, list[float]]]:
+    """The objects of a demo test image, from its label file, in pixels, moved ``shift`` px right (the video's pan)."""
+    boxes = []
+    for line in image.parent.parent.joinpath("labels", image.stem + ".txt").read_text().splitlines():
+        cls, cx, cy, w, h = (float(v) for v in line.split())
+        x1, y1 = (cx - w / 2) * side + shift, (cy - h / 2) * side
+        boxes.append((names[int(cls)], [x1, y1, min(x1 + w * side, side), y1 + h * side]))
+    return boxes
+
+
 @pytest.mark.slow
-def test_demo_base_round_learns_and_the_rare_class_trails(outputs):
-    """The demo data's promise: YOLOv8n from scratch on this CPU reaches mAP50 >= 0.5, sitae trails."""
+def test_demo_base_round_learns_the_rare_class_trails_and_predict_finds_the_objects(outputs, params_copy, tmp_path):
+    """The demo data's promise: YOLOv8n from scratch on this CPU reaches mAP50 >= 0.5, sitae trails; and the
+    detections written for the attendance system name the right class, in the right place, with its confidence."""
+    from conftest import point_profile_at
+
+    from yolo_workbook import predict
     from yolo_workbook.demo_data import write_demo_data
 
-    write_demo_data(train.paths.PROJECT_ROOT / "outputs" / "datasets" / "demo", size="demo")
+    data = write_demo_data(tmp_path / "datasets" / "demo", size="demo")  # not the repo's outputs/datasets/demo
+    point_profile_at(params_copy, "demo", tmp_path / "datasets" / "demo")
     record = train.train_round(params.load_round("r01_base", profile="demo", use_local=False)).record
     assert record["overall"]["mAP50"] >= 0.5, record["overall"]
     ap50 = {name: c["AP50"] for name, c in record["per_class"].items()}
     assert ap50["sitae"] < min(ap50["student"], ap50["desk"]), ap50
+
+    # The demo video holds each test image (the first export's, then the second's) for 4 frames, panning 0..3 px;
+    # with vid_stride 4 ultralytics decodes the last of each four: one frame per image, panned 3 px.
+    injected = {"model": {"from": "r01_base"}, "predict": {"vid_stride": 4, "conf": 0.25}}
+    rnd = params.load_round("p01_video", profile="demo", use_local=False, injected=injected)
+    frames = json.loads(predict.predict_to_json(rnd).json_path.read_text())
+    images = sorted((data["first"].parent / "test" / "images").glob("*.jpg"))
+    assert [f["frame_id"] for f in frames[: len(images)]] == [4 * i + 3 for i in range(len(images))]
+    found = missed = wrong = 0
+    for frame, image in zip(frames, images, strict=False):  # the first export: the data r01 learned
+        known = _known_boxes(image, ["student", "desk", "sitae"], shift=3)
+        for det in frame["detections"]:
+            assert set(det) == {"class", "confidence", "bbox", "class_id"}
+            assert 0.25 <= det["confidence"] <= 1 and ["student", "desk", "sitae"][det["class_id"]] == det["class"]
+            assert 0 <= det["bbox"][0] < det["bbox"][2] <= 160 and 0 <= det["bbox"][1] < det["bbox"][3] <= 160
+            wrong += not any(n == det["class"] and _iou(b, det["bbox"]) >= 0.5 for n, b in known)
+        for name, box in known:
+            if name != "sitae":  # the weak class: trailing is the demo's point
+                hit = any(d["class"] == name and _iou(box, d["bbox"]) >= 0.5 for d in frame["detections"])
+                found, missed = found + hit, missed + (not hit)
+    assert found >= 0.8 * (found + missed), (found, missed)  # students and desks found where they are
+    assert wrong <= 0.2 * (found + wrong), (wrong, found)  # and few detections where there is nothing of that class
