@@ -65,38 +65,8 @@ test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (sc
 test-fast: $(INSTALLED) ## unit tests only (no training, no kernels)
 	$(BIN)/python -m pytest -m "not slow and not notebook"
 
-# The tiers, counted from the code by one `pytest --collect-only`: a count written down would drift.
-# tests/test_environment.py mostly tests its own MatchSpec parser and checkers: counted apart.
-define COUNT_TIERS
-import collections, contextlib, io, pytest
-TIERS = {
-    "unit": "unit tests of the package (no training, no kernel, no browser)",
-    "slow": "slow / notebook: training, papermill, nbval, the CLI on the ci profile",
-    "browser": "browser: JupyterLab and journal.html in headless Chromium (make test-browser)",
-    "env": "environment.yml checks (offline)",
-    "env-self": "self-tests of those checks' own MatchSpec parser and checkers (tests/test_environment.py)",
-}
-SELF = ("matchspec_parser", "each_check_catches", "constraints_translate")
-def tier(item):
-    marks = {mark.name for mark in item.iter_markers()}
-    if item.path.name == "test_environment.py":
-        return "env-self" if any(word in item.name for word in SELF) else "env"
-    return "browser" if "browser" in marks else "slow" if marks & {"slow", "notebook"} else "unit"
-class Count:
-    def pytest_collection_finish(self, session):
-        self.tiers = collections.Counter(tier(item) for item in session.items)
-count = Count()
-with contextlib.redirect_stdout(io.StringIO()):
-    code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider"], plugins=[count])
-for key, text in TIERS.items():
-    print(f"{count.tiers[key]:6}  {text}")
-print(f"{sum(count.tiers.values()):6}  in all: make test runs every tier")
-raise SystemExit(code)
-endef
-export COUNT_TIERS
-
 test-count: $(INSTALLED) ## how many tests each tier holds, counted now (pytest --collect-only)
-	@$(BIN)/python -c "$$COUNT_TIERS"
+	@$(BIN)/python tests/count_tiers.py
 
 lint: $(INSTALLED) ## ruff check and format check (notebooks included)
 	$(BIN)/ruff check .
