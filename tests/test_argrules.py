@@ -101,6 +101,7 @@ TRAIN = [
     ("device", "cuda:0", True),
     ("device", "CUDA:1", True),
     ("device", "0,1", True),
+    ("device", "0,", True),  # a list of one GPU: seen accepted on a real one (H200, 2026-11-26)
     ("device", [0, 1], True),
     ("device", 3, True),
     ("device", -1, True),

@@ -298,7 +298,7 @@ def check_argument(key: str, value: Any, *, section: str = "train") -> tuple[str
             "is empty; ultralytics refuses an empty value",
             f"remove the key to use ultralytics' default{shown}, or give a value",
         )
-    if isinstance(value, str) and _NUMBER_WITH_JUNK.match(value):
+    if isinstance(value, str) and _NUMBER_WITH_JUNK.match(value) and key != "device":  # device: 0, is a GPU list
         number = value.strip().rstrip(",;").strip()
         return f"{value!r} is text, not a number (a trailing comma copied from a command line?)", f"write {number}"
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
