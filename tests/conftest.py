@@ -144,3 +144,12 @@ def ci_pipeline(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Pat
     done = cli("pipeline", "--profile", "ci", "--quiet", env={"YOLO_WORKBOOK_OUTPUTS": str(root)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist (`make test` runs two workers, `--dist loadgroup`): the tests of one module run on
+    one worker (module fixtures such as the JupyterLab server start once), and every test that reads
+    ``ci_pipeline`` runs on one worker, so that the pipeline trains once."""
+    for item in items:
+        shared = "ci_pipeline" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("ci_pipeline" if shared else item.module.__name__))

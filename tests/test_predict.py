@@ -124,7 +124,7 @@ def test_predict_cli_killed_mid_video_keeps_finished_frames_and_no_partial_json(
 
     weights = tmp_path / "untrained.pt"
     YOLO("yolov8n.yaml").save(weights)
-    video = _long_video(tmp_path / "long.mp4", 3000, ci_data)
+    video = _long_video(tmp_path / "long.mp4", 900, ci_data)
     folder = outputs / "ci" / "p01_video"
     folder.mkdir(parents=True)
     (folder / "detections.json").write_text('[{"frame_id": 0, "detections": []}]\n')  # an earlier result
@@ -139,7 +139,7 @@ def test_predict_cli_killed_mid_video_keeps_finished_frames_and_no_partial_json(
     process.wait(timeout=30)
     text = lines.read_text()
     complete = [json.loads(line) for line in text.split("\n")[:-1]]  # every finished frame is a whole line
-    assert 30 <= len(complete) < 3000
+    assert 30 <= len(complete) < 900
     assert [f["frame_id"] for f in complete] == list(range(len(complete)))
     assert not (folder / "detections.json").exists()  # no final JSON from a cut-short run...
     assert list((folder / "history").glob("*/detections.json"))  # ...and the earlier one is kept
@@ -148,7 +148,7 @@ def test_predict_cli_killed_mid_video_keeps_finished_frames_and_no_partial_json(
     assert done.returncode == 0, done.stderr[-2000:]
     frames = json.loads((folder / "detections.json").read_text())
     jsonschema.validate(frames, SCHEMA)
-    assert [f["frame_id"] for f in frames] == list(range(0, 3000, 3))
-    assert frames[1]["time_s"] == pytest.approx(3 / 25)
+    assert [f["frame_id"] for f in frames] == list(range(2, 900, 3))  # the last of every 3: 2, 5, 8, ...
+    assert frames[1]["time_s"] == pytest.approx(5 / 25)
     summary = json.loads((folder / "summary.json").read_text())
-    assert summary["frames"] == 1000 and summary["vid_stride"] == 3
+    assert summary["frames"] == 300 and summary["vid_stride"] == 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def setup_ultralytics(names: list[str]) -> Path | None:
     if source is None or target.is_file():
         return target if target.is_file() else None
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")  # two kernels may copy it at once
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
     return target
 
 
