@@ -37,12 +37,12 @@ ROUNDS = [
 BIN = Path(sys.executable).parent
 # What pytest puts into the environment. A child must not inherit it: ultralytics reads
 # PYTEST_CURRENT_TEST as "under test" (loggers off, relative run paths under site-packages).
-PYTEST_VARIABLES = ("PYTEST_CURRENT_TEST", "PYTEST_VERSION")
+PYTEST_VARIABLES = ("PYTEST_",)  # PYTEST_CURRENT_TEST, PYTEST_VERSION, PYTEST_XDIST_WORKER ...
 
 
 def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment as a user's shell would have it (no pytest variables), plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if key not in PYTEST_VARIABLES}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(PYTEST_VARIABLES)}
     env.update(extra or {})
     return env
 
@@ -146,6 +146,7 @@ def ci_pipeline(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Pat
     return root
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for pytest-xdist (`make test` runs two workers, `--dist loadgroup`): the tests of one module run on
     one worker (module fixtures such as the JupyterLab server start once), and every test that reads
