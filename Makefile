@@ -57,7 +57,7 @@ pipeline: $(INSTALLED) ## run every round on PROFILE (default demo)
 test: browser-deps ## lint, then every test (unit, notebooks via papermill, nbval and JupyterLab in Chromium, demo)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (screenshots: outputs/test-artifacts/)
 	$(BIN)/python -m pytest -m browser

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,10 +65,35 @@ def point_profile_at(params_folder: Path, profile: str, data_root: Path) -> Path
     return path
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder of this test run that ``build`` fills once, also when pytest-xdist's workers each ask for it.
+
+    The workers share the parent of their temporary folders: the first to take the lock builds, the others
+    wait for it and then read what it built (pytest-xdist's documented way to share a session fixture).
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed halfway
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def ci_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The tiny ci demo datasets and video (deterministic), in this session's temporary folder."""
-    return write_demo_data(tmp_path_factory.mktemp("datasets") / "ci", size="ci")
+    """The tiny ci demo datasets and video (deterministic), in this test run's temporary folder."""
+    folder = built_once(tmp_path_factory, "ci-datasets", lambda folder: write_demo_data(folder / "ci", size="ci"))
+    root = folder / "ci"
+    return {
+        "first": root / "classroom.v1i.yolov8" / "data.yaml",
+        "second": root / "classroom.v2i.yolov8" / "data.yaml",
+        "video": root / "classroom_video.mp4",
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -140,17 +165,9 @@ def ci_pipeline(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Pat
 
     Shared by the tests that read it: a test that runs notebooks again works on a copy.
     """
-    root = tmp_path_factory.mktemp("ci-pipeline") / "outputs"
-    done = cli("pipeline", "--profile", "ci", "--quiet", env={"YOLO_WORKBOOK_OUTPUTS": str(root)})
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return root
 
+    def run(folder: Path) -> None:
+        done = cli("pipeline", "--profile", "ci", "--quiet", env={"YOLO_WORKBOOK_OUTPUTS": str(folder / "outputs")})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist (`make test` runs two workers, `--dist loadgroup`): the tests of one module run on
-    one worker (module fixtures such as the JupyterLab server start once), and every test that reads
-    ``ci_pipeline`` runs on one worker, so that the pipeline trains once."""
-    for item in items:
-        shared = "ci_pipeline" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group("ci_pipeline" if shared else item.module.__name__))
+    return built_once(tmp_path_factory, "ci-pipeline", run) / "outputs"

@@ -246,7 +246,8 @@ def test_corrupt_weights_are_one_line_naming_the_file_and_nothing_moves(damage, 
         (params_copy / "r02_freeze_new_data.yaml").read_text().replace("from: r01_base", f"from: {bad}")
     )
     env = {"YOLO_WORKBOOK_OUTPUTS": str(ci_pipeline), "YOLO_WORKBOOK_PARAMS": str(params_copy)}
-    before = _listing(ci_pipeline / "ci")
+    touched = [ci_pipeline / "ci" / "r02_freeze_new_data", ci_pipeline / "ci" / "p01_video"]  # what each would move
+    before = [_listing(folder) for folder in touched]
     for command in (
         ("predict", "--profile", "ci", "--weights", str(bad)),
         ("run", str(params_copy / "r02_freeze_new_data.yaml"), "--profile", "ci"),
@@ -255,4 +256,4 @@ def test_corrupt_weights_are_one_line_naming_the_file_and_nothing_moves(damage, 
         errors = [line for line in done.stderr.splitlines() if line.startswith(("error:", "  fix:"))]
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
         assert len(errors) == 2 and (f"weights file {bad} is" in errors[0] or f"{bad} is a PyTorch file" in errors[0])
-    assert _listing(ci_pipeline / "ci") == before  # no earlier result moved, no history/ written
+    assert [_listing(folder) for folder in touched] == before  # no earlier result moved, no history/ written
