@@ -99,9 +99,12 @@ def ci_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session", autouse=True)
 def session_params(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Path]) -> Iterator[Path]:
     """The params folder of every test: a copy of params/ without local.yaml, its ci profile on ``ci_data``."""
-    folder = tmp_path_factory.mktemp("project") / "params"
-    shutil.copytree(ROOT / "params", folder, ignore=shutil.ignore_patterns("local.yaml"))
-    point_profile_at(folder, "ci", ci_data["first"].parents[1])
+
+    def copy(project: Path) -> None:  # one copy for both xdist workers: recorded paths and messages stay the same
+        shutil.copytree(ROOT / "params", project / "params", ignore=shutil.ignore_patterns("local.yaml"))
+        point_profile_at(project / "params", "ci", ci_data["first"].parents[1])
+
+    folder = built_once(tmp_path_factory, "project", copy) / "params"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("YOLO_WORKBOOK_PARAMS", str(folder))
         yield folder
