@@ -298,7 +298,8 @@ def check_argument(key: str, value: Any, *, section: str = "train") -> tuple[str
             "is empty; ultralytics refuses an empty value",
             f"remove the key to use ultralytics' default{shown}, or give a value",
         )
-    if isinstance(value, str) and _NUMBER_WITH_JUNK.match(value) and key != "device":  # device: 0, is a GPU list
+    numeric = key in rules["float"] | rules["int"] | rules["fraction"] | {"scale"}  # not device: '0,' lists GPU 0
+    if numeric and isinstance(value, str) and _NUMBER_WITH_JUNK.match(value):
         number = value.strip().rstrip(",;").strip()
         return f"{value!r} is text, not a number (a trailing comma copied from a command line?)", f"write {number}"
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)

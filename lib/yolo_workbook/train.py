@@ -225,7 +225,9 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force
             )
         else:
             print(f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)")
-    model = load_model(resume_from or weights, where=rnd.where("model", "from"))  # a bad file stops here, not later
+    finishing = state.state == "finish" and resume_from is not None  # validates best.pt: no model to load here
+    # Loaded before anything moves: a file that cannot be loaded stops the round with one line naming it.
+    model = None if finishing else load_model(resume_from or weights, where=rnd.where("model", "from"))
     if not resume_from:
         archive_previous(round_dir, ROUND_OUTPUTS)
     data_yaml = prepare_data(rnd, round_dir)
@@ -263,7 +265,7 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force
     started = time.time()
     record("interrupted", "training started; this record is replaced when it ends")
     try:
-        if state.state == "finish" and resume_from:
+        if finishing:
             trainer: Any = validate_trained(best, (state.progress or {}).get("train_args") or {}, round_dir)
         else:
             model.add_callback("on_model_save", keep_resume_copy)
