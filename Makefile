@@ -29,7 +29,7 @@ $(BROWSER_INSTALLED): $(INSTALLED) pyproject.toml
 	@touch $@
 
 # Playwright drives the system Chromium: never `playwright install` (no browser download).
-# libgomp1: the doctor test loads this second OpenMP runtime for real (tests/test_env.py).
+# libgomp1: the doctor test loads this second OpenMP runtime for real (tests/unit/envcheck/test_doctor.py).
 browser-deps: $(BROWSER_INSTALLED) ## what the system-level tests need: playwright (pip); chromium, libgomp1 (apt, if missing)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
@@ -54,9 +54,10 @@ demo: demo-data ## run the whole workbook on the demo data (outputs/demo/)
 pipeline: $(INSTALLED) ## run every round on PROFILE (default demo)
 	$(BIN)/yolo-workbook pipeline --profile $(PROFILE)
 
-test: browser-deps ## lint, then every test (unit, notebooks via papermill, nbval and JupyterLab in Chromium, demo)
+test: browser-deps ## lint, the import layers, then every test (unit, integration: papermill, nbval; browser: JupyterLab in Chromium)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (screenshots: outputs/test-artifacts/)
@@ -68,9 +69,10 @@ test-fast: $(INSTALLED) ## unit tests only (no training, no kernels)
 test-count: $(INSTALLED) ## how many tests each tier holds, counted now (pytest --collect-only)
 	@$(BIN)/python tests/count_tiers.py
 
-lint: $(INSTALLED) ## ruff check and format check (notebooks included)
+lint: $(INSTALLED) ## ruff check and format check (notebooks included), and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(INSTALLED) ## ruff fix and format
 	$(BIN)/ruff check --fix .

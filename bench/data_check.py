@@ -35,7 +35,7 @@ print(time.perf_counter() - started)
 OURS = r"""
 import sys, time
 from pathlib import Path
-from yolo_workbook.datacheck import check_dataset
+from yolo_workbook.data.check import check_dataset
 started = time.perf_counter()
 report = check_dataset(Path(sys.argv[1]))
 print(time.perf_counter() - started, len(report.images), len(report.problems))
@@ -46,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=10_000)
     args = parser.parse_args()
-    from yolo_workbook.demo_data import DatasetSpec, write_dataset
+    from yolo_workbook.data.demo import DatasetSpec, write_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         valid, test = args.images // 5, args.images // 100

@@ -2,7 +2,7 @@
 
 In one run, each measurement in its own process (peak RSS is per process):
 
-1. throughput of ``yolo_workbook.predict`` against a bare ultralytics ``predict(stream=True)``
+1. throughput of ``yolo_workbook.prediction.predict`` against a bare ultralytics ``predict(stream=True)``
    loop over the same video (goal: ratio >= 0.97);
 2. peak memory on a 3,000-frame video against a 300-frame one (goal: <= 1.15x);
 3. the diary's script (``predict()`` without ``stream``, results kept in a list, then one
@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from yolo_workbook import paths
+from yolo_workbook.core import paths
 
 WORKER = r"""
 import json, os, resource, sys, time
@@ -48,8 +48,8 @@ elif mode == "diary":  # the user's script: every Results kept in RAM, one json.
     frames = len(json_data)
 else:
     os.environ["YOLO_WORKBOOK_OUTPUTS"] = out
-    from yolo_workbook.params import load_round
-    from yolo_workbook.predict import predict_to_json
+    from yolo_workbook.config.params import load_round
+    from yolo_workbook.prediction.predict import predict_to_json
     rnd = load_round("p01_video", profile="demo", use_local=False, check=False,
                      injected={"predict": {"source": video, "imgsz": int(imgsz), "conf": 0.25, "save": False},
                                "model": {"from": weights}})
@@ -63,7 +63,7 @@ print(json.dumps({"frames": frames, "seconds": seconds,
 def make_video(path: Path, frames: int, side: int) -> Path:
     import cv2
 
-    from yolo_workbook.demo_data import write_demo_data
+    from yolo_workbook.data.demo import write_demo_data
 
     data = write_demo_data(Path(tempfile.mkdtemp()) / "data", size="ci")
     images = sorted((data["first"].parent / "test" / "images").glob("*.jpg"))

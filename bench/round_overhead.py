@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from yolo_workbook import paths
-from yolo_workbook.demo_data import write_demo_data
-from yolo_workbook.params import load_round
-from yolo_workbook.train import yolo_train_command
+from yolo_workbook.config.params import load_round
+from yolo_workbook.core import paths
+from yolo_workbook.data.demo import write_demo_data
+from yolo_workbook.training.train import yolo_train_command
 
 BIN = Path(sys.executable).parent
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from yolo_workbook import paths
-from yolo_workbook.demo_data import write_demo_data
+from yolo_workbook.core import paths
+from yolo_workbook.data.demo import write_demo_data
 
 ROOT = paths.PROJECT_ROOT
 # The training rounds of params/, in lineage order: the diary's seven and the rare-class round.

@@ -1,6 +1,6 @@
 """How many tests each tier holds, counted from the code by one ``pytest --collect-only`` (``make test-count``).
 
-A count written into the README would drift. ``tests/test_environment.py`` mostly tests its own MatchSpec
+A count written into the README would drift. ``tests/integration/test_environment.py`` mostly tests its own MatchSpec
 parser and checkers: those are counted apart from the checks of ``environment.yml`` itself.
 """
 
@@ -17,7 +17,7 @@ TIERS = {
     "slow": "slow / notebook: training, papermill, nbval, the CLI on the ci profile",
     "browser": "browser: JupyterLab and journal.html in headless Chromium (make test-browser)",
     "env": "environment.yml checks (offline)",
-    "env-self": "self-tests of those checks' own MatchSpec parser and checkers (tests/test_environment.py)",
+    "env-self": "self-tests of those checks' own MatchSpec parser and checkers (tests/integration/test_environment.py)",
 }
 SELF_TESTS = ("matchspec_parser", "each_check_catches", "constraints_translate")
 

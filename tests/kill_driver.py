@@ -19,7 +19,8 @@ import sys
 
 from ultralytics.utils.callbacks import base
 
-from yolo_workbook import metrics, params, train
+from yolo_workbook.config import params
+from yolo_workbook.training import metrics, train
 
 
 def die(*_: object) -> None:

@@ -19,15 +19,16 @@ import argparse
 import sys
 import time
 
-from yolo_workbook import __version__, paths
-from yolo_workbook.errors import WorkbookError
+from yolo_workbook import __version__
+from yolo_workbook.core import paths
+from yolo_workbook.core.errors import WorkbookError
 
 
 def _doctor(args: argparse.Namespace) -> int:
     import json
 
-    from yolo_workbook.env import environment_report, format_report
-    from yolo_workbook.records import write_json
+    from yolo_workbook.core.files import write_json
+    from yolo_workbook.envcheck.doctor import environment_report, format_report
 
     report = environment_report(profile=args.profile)
     print(format_report(report))
@@ -39,7 +40,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    from yolo_workbook.demo_data import write_demo_data
+    from yolo_workbook.data.demo import write_demo_data
 
     out = paths.project_path(args.out) if args.out else paths.outputs_root() / "datasets" / args.size
     started = time.time()
@@ -51,7 +52,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from yolo_workbook.runner import round_id_of, run_round
+    from yolo_workbook.orchestration.runner import round_id_of, run_round
 
     executed = run_round(
         round_id_of(args.round_file), profile=args.profile, log_output=not args.quiet, force=args.force
@@ -61,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _pipeline(args: argparse.Namespace) -> int:
-    from yolo_workbook.runner import format_outcomes, run_pipeline
+    from yolo_workbook.orchestration.runner import format_outcomes, run_pipeline
 
     outcomes = run_pipeline(args.rounds or None, profile=args.profile, log_output=not args.quiet, force=args.force)
     print("\n" + format_outcomes(outcomes))
@@ -71,9 +72,9 @@ def _pipeline(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import json
 
-    from yolo_workbook.params import load_round
-    from yolo_workbook.predict import predict_to_json
-    from yolo_workbook.runner import round_id_of
+    from yolo_workbook.config.params import load_round
+    from yolo_workbook.orchestration.runner import round_id_of
+    from yolo_workbook.prediction.predict import predict_to_json
 
     overrides = {
         key: value
@@ -101,7 +102,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from yolo_workbook.datacheck import check_dataset, format_report
+    from yolo_workbook.data.check import check_dataset, format_report
 
     report = check_dataset(paths.project_path(args.data_yaml))
     print(format_report(report, limit=10**9 if args.all else 25))
@@ -110,12 +111,12 @@ def _data_check(args: argparse.Namespace) -> int:
 
 def _data_stats(args: argparse.Namespace) -> int:
 
-    from yolo_workbook.datacheck import check_dataset, dataset_stats, format_stats
+    from yolo_workbook.data.check import check_dataset, dataset_stats, format_stats
 
     report = check_dataset(paths.project_path(args.data_yaml))
     stats = dataset_stats(report)
     if args.json:
-        from yolo_workbook.records import write_json
+        from yolo_workbook.core.files import write_json
 
         print(write_json(paths.project_path(args.json), stats))
     else:
@@ -126,7 +127,7 @@ def _data_stats(args: argparse.Namespace) -> int:
 
 
 def _data_merge(args: argparse.Namespace) -> int:
-    from yolo_workbook.merge import merge_datasets
+    from yolo_workbook.data.merge import merge_datasets
 
     data_yaml = merge_datasets([paths.project_path(p) for p in args.data_yamls], paths.project_path(args.out))
     print(data_yaml)
@@ -135,8 +136,8 @@ def _data_merge(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from yolo_workbook.compare import format_comparison
-    from yolo_workbook.metrics import format_leaderboard, load_records
+    from yolo_workbook.reporting.compare import format_comparison
+    from yolo_workbook.training.metrics import format_leaderboard, load_records
 
     records = load_records(args.profile)
     print(format_leaderboard(records))
@@ -146,7 +147,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _journal(args: argparse.Namespace) -> int:
-    from yolo_workbook.journal import write_journal
+    from yolo_workbook.reporting.journal import write_journal
 
     md_path, html_path = write_journal(args.profile)
     print(f"{md_path}\n{html_path}")
@@ -154,7 +155,7 @@ def _journal(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from yolo_workbook.lint import check_rounds, format_problems
+    from yolo_workbook.config.lint import check_rounds, format_problems
 
     problems = check_rounds(args.files or None, profile=args.profile)
     print(format_problems(problems))
@@ -166,9 +167,9 @@ def _resolve(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from yolo_workbook.explain import yolo_command
-    from yolo_workbook.params import load_round
-    from yolo_workbook.runner import round_id_of
+    from yolo_workbook.config.explain import yolo_command
+    from yolo_workbook.config.params import load_round
+    from yolo_workbook.orchestration.runner import round_id_of
 
     rnd = load_round(round_id_of(args.round_file), profile=args.profile)
     if args.as_cli:
@@ -180,9 +181,9 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from yolo_workbook.explain import format_diff
-    from yolo_workbook.params import load_round
-    from yolo_workbook.runner import round_id_of
+    from yolo_workbook.config.explain import format_diff
+    from yolo_workbook.config.params import load_round
+    from yolo_workbook.orchestration.runner import round_id_of
 
     def load(name: str):
         rid = round_id_of(name) if name.endswith((".yaml", ".yml")) else name

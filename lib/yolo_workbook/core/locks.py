@@ -1,0 +1,190 @@
+"""One process at a time per round folder, merged dataset and journal.
+
+A lock is an operating-system file lock (``filelock``) on ``<parent>/.locks/<folder name>.lock``
+beside the folder it guards (``outputs/<profile>/.locks/r01_base.lock`` for a round). The
+operating system releases it when its process ends, however it ends (``kill -9``, a crash, power
+loss), so a lock never outlives its holder and never needs clearing by hand.
+
+Beside the lock, ``<name>.holder.json`` says who holds it: process id, host, start time and
+command. A second run reads it for its error message. A holder killed before it could clean up
+leaves that file behind; the next run that gets the lock sees it, says that it takes over, and
+goes on (a round then resumes as usual).
+
+A round run with ``yolo-workbook run`` is locked by the runner, and its notebook's kernel works
+under that lock: the runner names the lock and its token in ``YOLO_WORKBOOK_HELD_LOCKS`` for the
+processes it starts, and the kernel checks the token against the holder file.
+
+Examples:
+    >>> from yolo_workbook import locks
+    >>> with locks.hold(folder, what="round 'r01_base'", fix="..."):  # doctest: +SKIP
+    ...     train()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook.core.errors import BusyError
+from yolo_workbook.core.files import read_json, write_json
+
+# Locks this process holds, by lock path: their token (a process holds a lock once, however nested).
+_HELD: dict[str, str] = {}
+_INHERITED_ENV = "YOLO_WORKBOOK_HELD_LOCKS"
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A lock this process holds (or works under, inherited from the process that started it).
+
+    Attributes:
+        path (Path): The lock file.
+        token (str): What the holder file records, so a child can prove that it works under this lock.
+        took_over (dict | None): The holder a killed process left behind, when this run took its lock over.
+    """
+
+    path: Path
+    token: str
+    took_over: dict[str, Any] | None = None
+
+    @contextlib.contextmanager
+    def shared_with_children(self) -> Iterator[None]:
+        """Let the processes started inside this block (a notebook's kernel) work under this lock."""
+        before = os.environ.get(_INHERITED_ENV)
+        entries = json.loads(before) if before else {}
+        os.environ[_INHERITED_ENV] = json.dumps({**entries, str(self.path): self.token})
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(_INHERITED_ENV, None)
+            else:
+                os.environ[_INHERITED_ENV] = before
+
+
+def lock_path(folder: Path) -> Path:
+    """The lock file that guards ``folder``: ``<parent>/.locks/<name>.lock`` (outside the folder, which may move)."""
+    return folder.parent / ".locks" / f"{folder.name}.lock"
+
+
+def holder_path(lock: Path) -> Path:
+    """The holder file beside a lock file."""
+    return lock.with_suffix(".holder.json")
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    """``process 123 on host 'lab-pc', since 2026-11-26 04:12:00 (yolo-workbook run ...)``."""
+    if not holder:
+        return "another process (it left no holder file)"
+    command = " ".join(holder.get("command") or [])
+    command = command if len(command) <= 120 else command[:117] + "..."
+    return (
+        f"process {holder.get('pid', '?')} on host '{holder.get('host', '?')}', since {holder.get('started', '?')}"
+        + (f" ({command})" if command else "")
+    )
+
+
+def _inherited_token(path: Path) -> str | None:
+    """The token of ``path`` when the process that started this one holds it for us, else None."""
+    entries = os.environ.get(_INHERITED_ENV)
+    if not entries:
+        return None
+    try:
+        token = json.loads(entries).get(str(path))
+    except (ValueError, AttributeError):
+        return None
+    holder = read_json(holder_path(path))
+    if not token or not isinstance(holder, dict) or holder.get("token") != token:
+        return None
+    import psutil
+
+    return token if psutil.pid_exists(int(holder.get("pid", -1))) else None
+
+
+@contextlib.contextmanager
+def hold(folder: Path, *, what: str, fix: str, wait: float = 0) -> Iterator[Lock]:
+    """Hold the lock of ``folder`` for the block; refuse at once (or after ``wait`` seconds) when another holds it.
+
+    Args:
+        folder (Path): The folder to guard (it need not exist yet).
+        what (str): What is guarded, for the message, e.g. ``round 'r01_base' (profile ci)``.
+        fix (str): What the user can do when it is busy.
+        wait (float): Seconds to wait for the other holder before refusing (0: refuse at once).
+
+    Yields:
+        (Lock): The lock held.
+
+    Raises:
+        BusyError: Another live process holds the lock; nothing was done.
+    """
+    from filelock import FileLock, Timeout
+
+    path = lock_path(folder)
+    key = str(path)
+    if key in _HELD:  # this process holds it already (a step inside a step): nothing to take
+        yield Lock(path, _HELD[key])
+        return
+    inherited = _inherited_token(path)
+    if inherited:
+        _HELD[key] = inherited
+        try:
+            yield Lock(path, inherited)
+        finally:
+            _HELD.pop(key, None)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_lock = FileLock(path, timeout=wait)
+    try:
+        file_lock.acquire()
+    except Timeout:
+        holder = read_json(holder_path(path))
+        raise BusyError(
+            f"{what} is in use by {describe_holder(holder if isinstance(holder, dict) else None)};"
+            " nothing was run or moved",
+            fix=fix,
+        ) from None
+    try:
+        left = read_json(holder_path(path))
+        took_over = left if isinstance(left, dict) and left.get("pid") != os.getpid() else None
+        if took_over:
+            print(f"{what}: taking over the lock left by {describe_holder(took_over)}, which is gone", flush=True)
+        token = uuid.uuid4().hex
+        write_json(
+            holder_path(path),
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S%z"),
+                "command": sys.argv,
+                "what": what,
+                "token": token,
+            },
+        )
+        _HELD[key] = token
+        try:
+            yield Lock(path, token, took_over)
+        finally:
+            _HELD.pop(key, None)
+            holder_path(path).unlink(missing_ok=True)
+    finally:
+        file_lock.release()
+
+
+def hold_round(folder: Path, round_id: str, profile: str) -> contextlib.AbstractContextManager[Lock]:
+    """The lock of a round's output folder: one run of a round at a time (CLI, pipeline, notebook)."""
+    name = f"round '{round_id}' (profile {profile or 'none'})"
+    return hold(
+        folder,
+        what=name,
+        fix="wait until that run ends, or stop it there (Ctrl-C, or kill its process); a run that was killed"
+        " frees the lock with its process, so running again then simply resumes it",
+    )

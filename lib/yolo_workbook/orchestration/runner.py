@@ -1,0 +1,238 @@
+"""Run round files headlessly: one notebook per round through papermill, or all of them in order."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook.config.params import (
+    NOTEBOOKS,
+    TRAINING_NOTEBOOKS,
+    Round,
+    best_weights_of,
+    is_round_reference,
+    list_rounds,
+    load_round,
+    read_round_file,
+)
+from yolo_workbook.core import locks, paths
+from yolo_workbook.core.errors import BusyError, ParamsError, RoundChangedError, RoundFailedError, WorkbookError
+from yolo_workbook.core.files import archive_previous
+from yolo_workbook.core.text import column_widths, format_row
+from yolo_workbook.training.rerun import round_inputs
+from yolo_workbook.training.train import check_data, check_rerun, resolve_start_weights
+
+# Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
+_KIND_ORDER = {"e": 0, "r": 1, "p": 2}
+
+
+@dataclass
+class RunOutcome:
+    """How one round went in a pipeline."""
+
+    round_id: str
+    status: str  # "ok", "refused", "failed" or "skipped"
+    seconds: float
+    message: str = ""
+    notebook: Path | None = None
+
+
+def notebook_path(name: str) -> Path:
+    """``notebooks/<name>.ipynb``."""
+    if name not in NOTEBOOKS:
+        raise ParamsError(f"unknown notebook {name!r}", fix=f"use one of: {', '.join(NOTEBOOKS)}")
+    return paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+
+
+def round_id_of(path: str | Path) -> str:
+    """The round id of a round file path (its stem), checking that the file is in ``params/``."""
+    file = Path(path)
+    if file.suffix not in (".yaml", ".yml"):
+        raise ParamsError(f"{file}: a round file ends in .yaml", fix="e.g. params/r01_base.yaml")
+    resolved = file.resolve() if file.is_absolute() else (Path.cwd() / file).resolve()
+    if resolved.parent != paths.params_dir().resolve():
+        raise ParamsError(
+            f"{file}: round files live in {paths.params_dir()}", fix=f"move it there, e.g. params/{file.name}"
+        )
+    return file.stem
+
+
+def run_round(round_id: str, *, profile: str = "", log_output: bool = True, force: bool = False) -> Path | None:
+    """Execute a round's notebook with papermill into ``outputs/<profile>/<round_id>/``.
+
+    The round is checked (lint, data, parent weights, rerun state) before any kernel starts, so
+    a typo or a missing parent fails in a second. A finished round with unchanged inputs is up to
+    date and does not run; one with changed inputs is refused unless ``force``; an interrupted one
+    resumes. Earlier results move to ``history/``. The round's lock is taken first and held until
+    its notebook ends: a second run of the same round (another terminal, JupyterLab) is refused
+    with :class:`BusyError`, naming the process that runs it.
+
+    Args:
+        round_id (str): The round's file stem in ``params/``.
+        profile (str): Profile to overlay (``""`` for none).
+        log_output (bool): Echo the notebook's output (training progress) to this terminal.
+        force (bool): Train a finished round again (its old results are kept in ``history/``).
+
+    Returns:
+        (Path | None): The executed notebook, or None when the round was up to date.
+    """
+    import papermill
+
+    rnd = load_round(round_id, profile=profile)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock, lock.shared_with_children():
+        return _run_locked(rnd, log_output=log_output, force=force, papermill=papermill)
+
+
+def _run_locked(rnd: Round, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
+    """:func:`run_round` once it holds the round's lock (its kernel works under the same lock)."""
+    round_id, out_dir = rnd.round_id, rnd.output_dir
+    if rnd.notebook in TRAINING_NOTEBOOKS:
+        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
+    # The starting weights of a training or prediction round: a parent that has not run, or a .pt that is cut
+    # short, fails here, before anything moves. (The environment notebook loads no weights.)
+    weights = resolve_start_weights(rnd) if rnd.notebook != NOTEBOOKS[0] else ""
+    if rnd.notebook in TRAINING_NOTEBOOKS:
+        state = check_rerun(rnd, round_inputs(rnd, weights), force=force)
+        if state.state == "up-to-date":
+            return None
+        archive_previous(out_dir, [f"{rnd.notebook}.ipynb"])  # train/ stays: it may be resumed
+    else:
+        archive_previous(out_dir)
+    parameters = dict(read_round_file(round_id))
+    parameters.update(profile=rnd.profile, force=force)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / f"{rnd.notebook}.ipynb"
+    print(f"== {round_id} ({rnd.notebook}, profile {rnd.profile or 'none'}) -> {executed}", flush=True)
+    try:
+        papermill.execute_notebook(
+            str(notebook_path(rnd.notebook)),
+            str(executed),
+            parameters=parameters,
+            cwd=str(paths.NOTEBOOKS_DIR),
+            log_output=False,  # papermill's logger would repeat the stream below
+            progress_bar=False,
+            stdout_file=sys.stdout if log_output else None,
+            stderr_file=sys.stderr if log_output else None,
+        )
+    except papermill.PapermillExecutionError as exc:
+        reason = f"{exc.ename}: {str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ''}"
+        raise RoundFailedError(
+            f"round '{round_id}' failed in {rnd.notebook}, cell {exc.exec_count}: {reason}",
+            fix=f"read the error in the executed notebook {executed}",
+        ) from None
+    return executed
+
+
+def pipeline_order(rounds: list[Round]) -> list[Round]:
+    """Order rounds so that each comes after the round whose weights it starts from."""
+    pending = sorted(rounds, key=lambda r: (_KIND_ORDER.get(r.round_id[0], 9), r.round_id))
+    ids = {r.round_id for r in rounds}
+    ordered: list[Round] = []
+    done: set[str] = set()
+    while pending:
+        ready = next(
+            (
+                r
+                for r in pending
+                if not is_round_reference(r.model_from) or r.model_from in done or r.model_from not in ids
+            ),
+            None,
+        )
+        if ready is None:
+            cycle = ", ".join(f"{r.round_id} <- {r.model_from}" for r in pending)
+            raise ParamsError(f"rounds start from each other's weights in a cycle: {cycle}")
+        pending.remove(ready)
+        ordered.append(ready)
+        done.add(ready.round_id)
+    return ordered
+
+
+def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
+    """The requested rounds plus every round whose weights they need and which has not run."""
+    resolved: dict[str, Round] = {}
+    todo = list(round_ids)
+    while todo:
+        rid = todo.pop()
+        if rid in resolved:
+            continue
+        rnd = load_round(rid, profile=profile, check=False)  # each round is checked when it runs
+        resolved[rid] = rnd
+        need = rnd.model_from  # a round id, or a weights / model file, or nothing: only a round can be needed
+        if not is_round_reference(need) or need in resolved:
+            continue
+        if need in round_ids or not best_weights_of(need, profile).is_file():
+            todo.append(need)
+    return list(resolved.values())
+
+
+def run_pipeline(
+    round_ids: list[str] | None = None, *, profile: str = "", log_output: bool = True, force: bool = False
+) -> list[RunOutcome]:
+    """Run rounds in lineage order; a failure skips only the rounds that depend on it.
+
+    Args:
+        round_ids (list[str] | None): Rounds to run (with the parents they need); all when None.
+        profile (str): Profile to overlay.
+        log_output (bool): Echo notebook output.
+
+    Returns:
+        force (bool): Train finished rounds again (old results are kept in ``history/``).
+
+    Returns:
+        (list[RunOutcome]): One outcome per round, in the order they ran.
+    """
+    ids = round_ids or list_rounds()
+    ordered = pipeline_order(with_dependencies(ids, profile=profile))
+    print("pipeline: " + " -> ".join(r.round_id for r in ordered), flush=True)
+    outcomes: list[RunOutcome] = []
+    broken: set[str] = set()
+    for rnd in ordered:
+        if rnd.model_from in broken:
+            outcomes.append(RunOutcome(rnd.round_id, "skipped", 0.0, f"needs {rnd.model_from}, which did not finish"))
+            broken.add(rnd.round_id)
+            continue
+        started = time.time()
+        try:
+            executed = run_round(rnd.round_id, profile=profile, log_output=log_output, force=force)
+            status, note = ("ok", "") if executed else ("ok", "up to date: nothing to run")
+            outcomes.append(RunOutcome(rnd.round_id, status, time.time() - started, note, executed))
+            if executed:
+                refresh_journal(profile)
+        except RoundChangedError as exc:  # its earlier results stay valid for the rounds after it
+            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
+        except BusyError as exc:  # another process runs it: the rounds after it cannot have its weights yet
+            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
+            broken.add(rnd.round_id)
+        except Exception as exc:  # a failed round must not stop the independent ones
+            first = str(exc).strip().splitlines()
+            message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)
+            if isinstance(exc, WorkbookError):
+                message = exc.message
+            outcomes.append(RunOutcome(rnd.round_id, "failed", time.time() - started, message[:300]))
+            broken.add(rnd.round_id)
+    return outcomes
+
+
+def refresh_journal(profile: str) -> None:
+    """Rewrite the lab journal after a round; a failure here never stops the pipeline."""
+    from yolo_workbook.reporting.journal import write_journal
+
+    try:
+        write_journal(profile)
+    except Exception as exc:  # the journal is a report: never let it cost a round
+        print(f"warning: the journal could not be refreshed: {exc}", file=sys.stderr)
+
+
+def format_outcomes(outcomes: list[RunOutcome]) -> str:
+    """A summary table of a pipeline run (columns aligned by display width: notes may be Korean)."""
+    rows, notes = [["round", "status", "time"]], ["note"]
+    for outcome in outcomes:
+        minutes, seconds = divmod(int(outcome.seconds), 60)
+        rows.append([outcome.round_id, outcome.status, f"{minutes}m{seconds:02d}s"])
+        notes.append(outcome.message or (str(outcome.notebook) if outcome.notebook else ""))
+    widths = column_widths(rows, [22, 9, 9])
+    lines = zip(rows, notes, strict=True)
+    return "\n".join(f"{format_row(row, widths, '<<>')}  {note}".rstrip() for row, note in lines)

@@ -1,0 +1,271 @@
+"""Predict with a round's best weights and write detections as JSON, frame by frame.
+
+Output, in ``outputs/<profile>/<job_id>/``:
+
+- ``detections.jsonl``: one frame per line, flushed as it comes (an interruption keeps every
+  finished frame);
+- ``detections.json``: the diary's shape ``[{"frame_id", "detections": [{"class", "confidence",
+  "bbox"}]}]``, written atomically once all frames are done (fields are only ever added);
+- ``summary.json``: model, source, fps, frames, per-class counts, throughput.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook.config.params import Round, save_resolved
+from yolo_workbook.core import locks, openmp, paths
+from yolo_workbook.core.errors import PredictError
+from yolo_workbook.core.files import archive_previous, write_json
+from yolo_workbook.training.train import load_model, resolve_start_weights
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
+PREDICT_OUTPUTS = ["detections.jsonl", "detections.json", "summary.json", "params.resolved.yaml", "annotated"]
+
+
+@dataclass
+class PredictResult:
+    """What :func:`predict_to_json` wrote.
+
+    Attributes:
+        json_path (Path): ``detections.json`` (the diary's shape).
+        jsonl_path (Path): ``detections.jsonl`` (one frame per line).
+        summary_path (Path): ``summary.json``.
+        summary (dict): The content of ``summary.json``.
+    """
+
+    json_path: Path
+    jsonl_path: Path
+    summary_path: Path
+    summary: dict[str, Any]
+
+
+def _resolve_source(rnd: Round) -> tuple[str, bool]:
+    source = str(rnd.predict.get("source") or "")
+    where = rnd.where("predict", "source")
+    if not source:
+        raise PredictError(f"{where}: no 'predict.source'", fix="set predict.source to a video, image or folder")
+    if source.isdigit() or "://" in source:
+        return source, False  # camera index or stream URL: passed through to ultralytics
+    path = paths.project_path(source)
+    if "*" not in source and not path.exists():
+        raise PredictError(
+            f"{where}: predict.source not found: {path}",
+            fix="point predict.source at an existing video, image or folder (relative paths start at the project root)",
+        )
+    return str(path), path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def _video_facts(source: str) -> tuple[float | None, int | None]:
+    import cv2
+
+    capture = cv2.VideoCapture(source)
+    try:
+        if not capture.isOpened():
+            raise PredictError(f"cannot open the video {source}", fix="check that the file is a readable video")
+        fps = capture.get(cv2.CAP_PROP_FPS) or None
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        ok, _ = capture.read()
+        if not ok:
+            raise PredictError(f"cannot decode the video {source}", fix="re-encode it, e.g. to H.264 MP4")
+    finally:
+        capture.release()
+    return fps, frames
+
+
+def check_predict_args(rnd: Round) -> dict[str, Any]:
+    """The predict section minus ``source``, checked for the mistakes that waste a run."""
+    args = {k: v for k, v in rnd.predict.items() if k != "source"}
+    for key in ("conf", "iou"):
+        value = args.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 1):
+            raise PredictError(
+                f"{rnd.where('predict', key)}: predict.{key} is {value!r}; it must be a number in [0, 1]",
+                fix=f"e.g. 'predict: {{{key}: 0.5}}'",
+            )
+    stride = args.get("vid_stride", 1)
+    if not isinstance(stride, int) or stride < 1:
+        raise PredictError(f"{rnd.where('predict', 'vid_stride')}: vid_stride must be an integer >= 1", fix="e.g. 1")
+    for key in ("stream", "project", "name", "model"):
+        if key in args:
+            raise PredictError(f"{rnd.where('predict', key)}: predict.{key} is set by the workbook", fix="remove it")
+    return args
+
+
+def frame_record(result: Any, frame_id: int, time_s: float | None) -> dict[str, Any]:
+    """One frame in the diary's shape, with the added fields ``class_id``, ``time_s`` and size."""
+    names = result.names
+    detections = []
+    boxes = result.boxes
+    if boxes is not None and len(boxes):
+        for cls, conf, xyxy in zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True):
+            detections.append(
+                {
+                    "class": names[int(cls)],
+                    "confidence": round(float(conf), 5),
+                    "bbox": [round(float(v), 2) for v in xyxy],
+                    "class_id": int(cls),
+                }
+            )
+    height, width = result.orig_shape[:2]
+    return {
+        "frame_id": frame_id,
+        "detections": detections,
+        "time_s": None if time_s is None else round(time_s, 4),
+        "source": Path(str(result.path)).name,
+        "width": int(width),
+        "height": int(height),
+    }
+
+
+def predict_to_json(rnd: Round) -> PredictResult:
+    """Run the round's weights over its source with ``stream=True``; write JSON Lines, JSON, summary.
+
+    Args:
+        rnd (Round): A resolved predict round (``model.from`` names the round whose weights to use).
+
+    Returns:
+        (PredictResult): Paths of what was written, and the summary.
+
+    Examples:
+        >>> from yolo_workbook.config.params import load_round
+        >>> result = predict_to_json(load_round("p01_video", profile="ci"))  # doctest: +SKIP
+    """
+    openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
+    args = check_predict_args(rnd)
+    weights = resolve_start_weights(rnd)
+    source, is_video = _resolve_source(rnd)
+    fps, total = _video_facts(source) if is_video else (None, None)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # one job writes a folder at a time
+        return _predict_locked(rnd, args, weights, source, is_video, fps, total)
+
+
+def _predict_locked(
+    rnd: Round, args: dict[str, Any], weights: str, source: str, is_video: bool, fps: float | None, total: int | None
+) -> PredictResult:
+    stride = int(args.get("vid_stride", 1)) if is_video else 1
+    model = load_model(weights, where=rnd.where("model", "from"))  # a bad file stops here, before anything moves
+    out_dir = rnd.output_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archive_previous(out_dir, PREDICT_OUTPUTS)
+    save_resolved(rnd, out_dir / "params.resolved.yaml")
+    if args.get("save"):
+        args.update(project=str(out_dir), name="annotated", exist_ok=False)
+
+    from tqdm import tqdm
+
+    jsonl_path, json_path = out_dir / "detections.jsonl", out_dir / "detections.json"
+    # Per class: a histogram of detections per frame (constant memory, gives the median exactly).
+    histogram: dict[str, Counter[int]] = {}
+    frames = 0
+    started = time.time()
+    expected = total // stride if total else None  # ultralytics drops a tail shorter than the stride
+    with jsonl_path.open("w", encoding="utf-8") as stream, tqdm(total=expected, unit="frame", desc="predict") as bar:
+        for index, result in enumerate(model.predict(source=source, stream=True, verbose=False, **args)):
+            frame_id = source_frame(index, stride) if is_video else index
+            record = frame_record(result, frame_id, frame_id / fps if fps else None)
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            stream.flush()  # a crash keeps every finished frame
+            counts = Counter(d["class"] for d in record["detections"])
+            for name in counts.keys() - histogram.keys():
+                histogram[name] = Counter({0: frames})  # the frames before its first detection
+            for name, per_frame in histogram.items():
+                per_frame[counts.get(name, 0)] += 1
+            frames += 1
+            bar.update(1)
+    seconds = time.time() - started
+    if frames == 0:
+        raise PredictError(f"no frame could be read from {source}", fix="check the source; nothing was written")
+    write_json_array_from_lines(jsonl_path, json_path)
+    summary = {
+        "round_id": rnd.round_id,
+        "model": weights,
+        "model_from": rnd.model_from,
+        "source": source,
+        "fps": fps,
+        "frames": frames,
+        "vid_stride": stride,
+        "parameters": {k: v for k, v in args.items() if k not in ("project", "name", "exist_ok")},
+        "per_class": {name: class_summary(histogram[name]) for name in sorted(histogram)},
+        "seconds": round(seconds, 3),
+        "frames_per_second": round(frames / seconds, 2) if seconds else None,
+    }
+    summary_path = write_json(out_dir / "summary.json", summary)
+    return PredictResult(json_path, jsonl_path, summary_path, summary)
+
+
+def source_frame(index: int, stride: int) -> int:
+    """The source frame of the ``index``-th frame ultralytics yields with ``vid_stride=stride``.
+
+    Its video loader grabs ``stride`` frames and decodes the last of them: frames ``stride - 1``,
+    ``2 * stride - 1``, ... (stride 3: 2, 5, 8, ...).
+    """
+    return index * stride + stride - 1
+
+
+def class_summary(per_frame: Counter[int]) -> dict[str, Any]:
+    """Detections, frames with at least one, most at once and median per frame, from a histogram."""
+    frames = sum(per_frame.values())
+    ordered = sorted(per_frame.items())
+
+    def nth(position: int) -> int:
+        seen = 0
+        for count, times in ordered:
+            seen += times
+            if seen > position:
+                return count
+        return ordered[-1][0]
+
+    median = (nth((frames - 1) // 2) + nth(frames // 2)) / 2
+    return {
+        "detections": sum(count * times for count, times in ordered),
+        "frames_with": frames - per_frame.get(0, 0),
+        "most_at_once": max(count for count, times in ordered if times),
+        "median_per_frame": median,
+    }
+
+
+def write_json_array_from_lines(jsonl_path: Path, json_path: Path) -> Path:
+    """Turn JSON Lines into one JSON array, streaming (constant memory), complete or not at all."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{json_path.name}.", suffix=".tmp", dir=json_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out, jsonl_path.open(encoding="utf-8") as lines:
+            out.write("[")
+            for number, line in enumerate(lines):
+                out.write(("," if number else "") + "\n  " + line.rstrip("\n"))
+            out.write("\n]\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, json_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return json_path
+
+
+def result_facts(result: PredictResult) -> str:
+    """Deterministic facts of a prediction run (what nbval checks): frames, ids, schema."""
+    import jsonschema
+
+    schema = json.loads((paths.SCHEMAS_DIR / "detections.schema.json").read_text("utf-8"))
+    frames = json.loads(result.json_path.read_text(encoding="utf-8"))
+    jsonschema.validate(frames, schema)
+    ids = [f["frame_id"] for f in frames]
+    with result.jsonl_path.open(encoding="utf-8") as handle:
+        lines = sum(1 for _ in handle)
+    return "\n".join(
+        [
+            f"frames          {len(frames)} (JSON Lines: {lines})",
+            f"frame ids       {ids[:3]} ... {ids[-1]}",
+            "detections.json valid against schemas/detections.schema.json",
+        ]
+    )

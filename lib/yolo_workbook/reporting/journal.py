@@ -1,0 +1,383 @@
+"""The lab journal: the user's diary, written from the records with numbers instead of impressions.
+
+``write_journal(profile)`` writes ``outputs/<profile>/journal.md`` (figures beside it in
+``journal_files/``) and a self-contained ``journal.html`` (figures and a Hangul font subset
+embedded: it opens offline, anywhere).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook.core import locks, paths
+from yolo_workbook.core.files import read_json, write_atomic
+from yolo_workbook.reporting import compare, plots
+from yolo_workbook.training import metrics
+
+
+def _duration(seconds: float | None) -> str:
+    total = int(seconds or 0)
+    return f"{total // 60}m {total % 60:02d}s"
+
+
+def _run_text(record: dict[str, Any]) -> str:
+    return (
+        f"training {_duration(record.get('train_seconds'))}, {record.get('epochs_run', 0)} of"
+        f" {record.get('epochs_planned', 0)} epochs (best: {record.get('best_epoch')})"
+    )
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _figure(name: str, sources: list[Path], profile: str, draw: Any) -> bytes:
+    """A figure's PNG: reused from ``journal_files/`` while newer than the records it shows."""
+    cached = paths.profile_dir(profile) / "journal_files" / name
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=float("inf"))
+    if cached.is_file() and cached.stat().st_mtime > newest:
+        return cached.read_bytes()
+    return _png(draw())
+
+
+def lineage(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """``(depth, text)`` lines: which weights started which round, on which data."""
+    ids = {r["round_id"] for r in records}
+    children: dict[str, list[dict[str, Any]]] = {}
+    roots = []
+    for record in records:
+        source = record.get("model_from", "")
+        if source in ids:
+            children.setdefault(source, []).append(record)
+        else:
+            roots.append(record)
+    lines: list[tuple[int, str]] = []
+
+    def visit(record: dict[str, Any], depth: int) -> None:
+        data = " + ".join(record.get("data", {}).get("use", [])) or "-"
+        source = record.get("model_from", "")
+        start = f"{source}'s best weights" if source in ids else source
+        extends = f", extends {record['parent']}" if record.get("parent") else ""
+        lines.append((depth, f"{start} → **{record['round_id']}** on {data}{extends}"))
+        for child in children.get(record["round_id"], []):
+            visit(child, depth + 1)
+
+    for root in roots:
+        visit(root, 0)
+    return lines
+
+
+def _class_rows(record: dict[str, Any], parent: dict[str, Any] | None) -> list[list[str]]:
+    deltas = compare.class_deltas(record, parent)
+    rows = []
+    for name, entry in (record.get("per_class") or {}).items():
+        if not entry.get("in_val"):
+            rows.append([name, "absent from val", "", "", "", "", "0", _fmt(entry.get("train_share"), 2)])
+            continue
+        delta = deltas.get(name)
+        rows.append(
+            [
+                name,
+                _fmt(entry["AP50"]),
+                f"{delta:+.3f}" if delta is not None else "–",
+                _fmt(entry["AP50-95"]),
+                _fmt(entry["precision"]),
+                _fmt(entry["recall"]),
+                str(entry["instances"]),
+                f"{entry['train_share']:.0%}" if isinstance(entry.get("train_share"), (int, float)) else "–",
+            ]
+        )
+    return rows
+
+
+def _prediction_text(summary: dict[str, Any]) -> str:
+    counts = ", ".join(f"{n}: {c['detections']} in {c['frames_with']} frames" for n, c in summary["per_class"].items())
+    return (
+        f"weights of {summary.get('model_from')}, {summary['frames']} frames at {summary.get('frames_per_second')}"
+        f" frames/s; {counts or 'no detections'}"
+    )
+
+
+CLASS_HEADER = ["class", "AP50", "Δ AP50 vs parent", "AP50-95", "P", "R", "val instances", "train share"]
+PRINTABLE_ASCII = "".join(map(chr, range(0x20, 0x7F)))
+BEST_NOTE = (
+    "Bold: the best value of each metric column (higher is better for mAP50, mAP50-95, P, R"
+    " and every AP50; ties are all marked). Train time is not ranked."
+)
+
+
+def _leaderboard_markdown(board: metrics.Leaderboard) -> list[str]:
+    """The leaderboard as a Markdown table, the best values in bold."""
+    if not board.rows:
+        return ["(no finished rounds yet)"]
+
+    def cell(text: str, row: int, column: int) -> str:
+        text = text.replace("|", "\\|")  # a class name may hold the column separator
+        return f"**{text}**" if (row, column) in board.best else text
+
+    lines = [
+        "| " + " | ".join(title.replace("|", "\\|") for title in board.header) + " |",
+        "|" + "|".join("---:" if side == ">" else "---" for side in board.align) + "|",
+    ]
+    lines += ["| " + " | ".join(cell(t, r, c) for c, t in enumerate(row)) + " |" for r, row in enumerate(board.rows)]
+    return [*lines, "", BEST_NOTE]
+
+
+def _leaderboard_html(board: metrics.Leaderboard) -> str:
+    """The leaderboard as an HTML table: numbers right-aligned, each metric column's best marked ``best``."""
+    if not board.rows:
+        return "<p>(no finished rounds yet)</p>"
+
+    def kind(column: int) -> str:
+        return "num" if board.align[column] == ">" else "text"
+
+    out = [f"<table class=leaderboard><caption>{html.escape(BEST_NOTE)}</caption>", "<thead><tr>"]
+    out += [f"<th class={kind(c)}>{html.escape(title)}</th>" for c, title in enumerate(board.header)]
+    out.append("</tr></thead><tbody>")
+    for r, row in enumerate(board.rows):
+        cells = []
+        for c, text in enumerate(row):
+            if (r, c) in board.best:
+                title = html.escape(f"best {board.header[c]} of these rounds (higher is better)", quote=True)
+                cells.append(f'<td class="{kind(c)} best" title="{title}">{html.escape(text)}</td>')
+            else:
+                cells.append(f"<td class={kind(c)}>{html.escape(text)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _diff_lines(record: dict[str, Any]) -> list[str]:
+    out = []
+    for change in record.get("params_diff") or []:
+        if change["change"] == "~":
+            out.append(f"`{change['key']}`: {change['old']} → {change['new']}")
+        elif change["change"] == "+":
+            out.append(f"`{change['key']}`: {change['new']} (added)")
+        else:
+            out.append(f"`{change['key']}`: {change['old']} (removed)")
+    return out
+
+
+def build(profile: str) -> dict[str, Any]:
+    """Everything the journal says, as data (figures as PNG bytes)."""
+    records = metrics.load_records(profile)
+    records.sort(key=lambda r: r["round_id"])
+    figures: dict[str, bytes] = {}
+    entries = []
+    for record in records:
+        parent = compare.parent_of(record, records)
+        rid = record["round_id"]
+        if record.get("per_class"):
+            pair = [r for r in (parent, record) if r]
+            sources = [paths.round_dir(r["round_id"], profile) / "metrics.json" for r in pair]
+            figures[f"{rid}_classes.png"] = _figure(
+                f"{rid}_classes.png", sources, profile, functools.partial(plots.round_vs_parent, record, parent)
+            )
+            figures[f"{rid}_curves.png"] = _figure(
+                f"{rid}_curves.png", sources, profile, functools.partial(plots.training_curves, pair, profile=profile)
+            )
+        entries.append(
+            {
+                "record": record,
+                "parent": parent,
+                "verdict": compare.verdict(record, parent),
+                "changes": _diff_lines(record),
+                "classes": _class_rows(record, parent),
+            }
+        )
+    usable = [r for r in records if r.get("per_class")]
+    if usable:
+        figures["overview_classes.png"] = _png(plots.per_class_ap(usable))
+    predictions = []
+    for summary_path in sorted(paths.profile_dir(profile).glob("*/summary.json")):
+        summary = read_json(summary_path)
+        if isinstance(summary, dict) and "frames" in summary:
+            predictions.append(summary)
+    return {
+        "profile": profile or "default",
+        "written": time.strftime("%Y-%m-%d %H:%M"),
+        "lineage": lineage(records),
+        "leaderboard": metrics.leaderboard(records),
+        "entries": entries,
+        "predictions": predictions,
+        "figures": figures,
+    }
+
+
+def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -> str:
+    """The journal as Markdown (figures referenced in ``figure_dir``)."""
+    out = [
+        f"# Lab journal · profile {journal['profile']}",
+        "",
+        f"Written by yolo-workbook on {journal['written']} from {len(journal['entries'])} round(s).",
+        "",
+        "## Lineage",
+        "",
+        *[f"{'  ' * depth}- {text}" for depth, text in journal["lineage"]],
+        "",
+        "## Leaderboard",
+        "",
+        *_leaderboard_markdown(journal["leaderboard"]),
+    ]
+    if "overview_classes.png" in journal["figures"]:
+        out += ["", f"![per-class AP50 by round]({figure_dir}/overview_classes.png)"]
+    for entry in journal["entries"]:
+        record = entry["record"]
+        rid = record["round_id"]
+        overall = record.get("overall") or {}
+        out += [
+            "",
+            f"## {rid}",
+            "",
+            f"**{entry['verdict']}**",
+            "",
+            f"- notebook `{record['notebook']}`, status **{record['status']}**, {_run_text(record)}",
+            f"- started from `{record.get('model_from')}`, data {' + '.join(record.get('data', {}).get('use', []))}",
+            f"- why: {record.get('why') or '–'}".replace("\n", " "),
+            f"- expect: {record.get('expect') or '–'}".replace("\n", " "),
+            f"- changed against {record.get('parent') or 'nothing (root round)'}: "
+            + ("; ".join(entry["changes"]) if entry["changes"] else "nothing"),
+            f"- overall: mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
+            f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}",
+        ]
+        if entry["classes"]:
+            out += ["", "| " + " | ".join(CLASS_HEADER) + " |", "|" + "---|" * len(CLASS_HEADER)]
+            out += ["| " + " | ".join(row) + " |" for row in entry["classes"]]
+        for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
+            if name in journal["figures"]:
+                out += ["", f"![{name}]({figure_dir}/{name})"]
+    if journal["predictions"]:
+        out += ["", "## Predictions", ""]
+        out += [f"- **{summary['round_id']}**: {_prediction_text(summary)}" for summary in journal["predictions"]]
+    return "\n".join(out) + "\n"
+
+
+def to_html(journal: dict[str, Any]) -> str:
+    """The journal as one self-contained HTML page (figures and the font subset embedded)."""
+    from yolo_workbook.core.fonts import FAMILY, subset_font_base64
+
+    def esc(text: Any) -> str:
+        return html.escape(str(text))
+
+    def img(name: str, alt: str) -> str:
+        data = base64.b64encode(journal["figures"][name]).decode("ascii")
+        return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+    body = [
+        f"<h1>Lab journal · profile {esc(journal['profile'])}</h1>",
+        f"<p class=meta>Written by yolo-workbook on {esc(journal['written'])}"
+        f" from {len(journal['entries'])} round(s).</p>",
+        "<h2>Lineage</h2><ul class=lineage>",
+    ]
+    for depth, text in journal["lineage"]:
+        parts = esc(text).split("**")
+        rendered = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+        body.append(f'<li style="margin-left:{depth * 1.6}em">{rendered}</li>')
+    body += ["</ul>", "<h2>Leaderboard</h2>", _leaderboard_html(journal["leaderboard"])]
+    if "overview_classes.png" in journal["figures"]:
+        body.append(img("overview_classes.png", "per-class AP50 by round"))
+    for entry in journal["entries"]:
+        record = entry["record"]
+        rid = record["round_id"]
+        overall = record.get("overall") or {}
+        changes = "; ".join(entry["changes"]).replace("`", "") if entry["changes"] else "nothing"
+        body += [
+            f'<section id="{esc(rid)}"><h2>{esc(rid)}</h2>',
+            f"<p class=verdict>{esc(entry['verdict'])}</p><dl>",
+            f"<dt>run</dt><dd>notebook {esc(record['notebook'])}, status <b>{esc(record['status'])}</b>,"
+            f" {esc(_run_text(record))}</dd>",
+            f"<dt>started from</dt><dd>{esc(record.get('model_from'))}, data"
+            f" {esc(' + '.join(record.get('data', {}).get('use', [])))}</dd>",
+            f"<dt>why</dt><dd>{esc(record.get('why') or '–')}</dd>",
+            f"<dt>expect</dt><dd>{esc(record.get('expect') or '–')}</dd>",
+            f"<dt>changed against {esc(record.get('parent') or 'nothing')}</dt><dd>{esc(changes)}</dd>",
+            f"<dt>overall</dt><dd>mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
+            f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}</dd></dl>",
+        ]
+        if entry["classes"]:
+            body.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in CLASS_HEADER) + "</tr>")
+            for row in entry["classes"]:
+                body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+            body.append("</table>")
+        for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
+            if name in journal["figures"]:
+                body.append(img(name, name))
+        body.append("</section>")
+    if journal["predictions"]:
+        body.append("<h2>Predictions</h2><ul>")
+        for summary in journal["predictions"]:
+            body.append(f"<li><b>{esc(summary['round_id'])}</b>: {esc(_prediction_text(summary))}</li>")
+        body.append("</ul>")
+    text = "\n".join(body)
+    # The whole page is set in the embedded font, so the subset holds every character of the page
+    # (printable ASCII too): Hangul never falls back to a system font that may lack it.
+    font = subset_font_base64(PRINTABLE_ASCII + html.unescape(text))
+    face = (
+        f"@font-face {{ font-family: '{FAMILY}'; src: url(data:font/ttf;base64,{font}) format('truetype'); }}"
+        if font
+        else ""
+    )
+    style = f"""{face}
+body {{ font-family: '{FAMILY}', system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; max-width: 1100px;
+       margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
+pre, code, table {{ font-family: inherit; }}
+table {{ border-collapse: collapse; margin: .6em 0; }} th, td {{ border: 1px solid #ddd; padding: 3px 8px; }}
+td {{ text-align: right; }} td:first-child, td.text {{ text-align: left; }}
+th.num {{ text-align: right; }} th.text {{ text-align: left; }}
+td.best {{ font-weight: 700; background: #e3f2e3; }}
+caption {{ caption-side: bottom; text-align: left; color: #666; font-size: .9em; padding-top: .3em; }}
+.verdict {{ font-weight: 600; background: #eef6ee; padding: .4em .6em; border-left: 4px solid #4a4; }}
+dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; }}
+dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }}
+img {{ max-width: 100%; display: block; margin: .5em 0; }} .meta {{ color: #666; }}
+ul.lineage {{ list-style: none; padding-left: 0; }}"""
+    return (
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+        f"<title>Lab journal · {esc(journal['profile'])}</title><style>{style}</style></head>"
+        f"<body>\n{text}\n</body></html>\n"
+    )
+
+
+def write_journal(profile: str) -> tuple[Path, Path]:
+    """Write ``journal.md`` (+ ``journal_files/``) and ``journal.html`` under ``outputs/<profile>/``.
+
+    Returns:
+        (tuple[Path, Path]): The Markdown and HTML paths.
+    """
+    folder = paths.profile_dir(profile)
+    # Rounds that end at the same time take turns: each journal is built from every record, complete.
+    with locks.hold(folder / "journal", what=f"the journal of {folder}", fix="wait, then run again", wait=300):
+        journal = build(profile)
+        figure_dir = folder / "journal_files"
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in journal["figures"].items():
+            tmp = figure_dir / f".{name}.tmp"
+            tmp.write_bytes(data)
+            tmp.replace(figure_dir / name)
+        md_path = write_atomic(folder / "journal.md", to_markdown(journal))
+        html_path = write_atomic(folder / "journal.html", to_html(journal))
+    return md_path, html_path
+
+
+def journal_facts(md_path: Path) -> str:
+    """What nbval can check: the rounds the journal covers."""
+    text = md_path.read_text(encoding="utf-8")
+    rounds = [line[3:] for line in text.splitlines() if line.startswith("## ") and line[3:4].islower()]
+    return json.dumps({"journal": md_path.name, "rounds": rounds})

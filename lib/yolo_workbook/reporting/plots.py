@@ -1,0 +1,195 @@
+"""Figures for the notebooks: dataset balance, per-class AP across rounds, training curves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yolo_workbook.core import paths
+from yolo_workbook.training import metrics
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot, with a font that draws Hangul registered first."""
+    import matplotlib.pyplot as plt
+
+    from yolo_workbook.core.fonts import setup_matplotlib
+
+    setup_matplotlib()
+    return plt
+
+
+def class_balance(counts_by_dataset: dict[str, dict[str, Any]]) -> Any:
+    """Grouped bars of boxes per class and split, one panel per dataset."""
+    plt = _pyplot()
+
+    usable = {k: v for k, v in counts_by_dataset.items() if "splits" in v}
+    fig, axes = plt.subplots(1, max(1, len(usable)), figsize=(5 * max(1, len(usable)), 3.2), squeeze=False)
+    for ax, (name, counts) in zip(axes[0], usable.items(), strict=False):
+        splits = list(counts["splits"])
+        width = 0.8 / max(1, len(splits))
+        for i, split in enumerate(splits):
+            values = [counts["splits"][split]["per_class"][c]["boxes"] for c in counts["names"]]
+            ax.bar([x + i * width for x in range(len(values))], values, width, label=split)
+        ax.set_xticks([x + width * (len(splits) - 1) / 2 for x in range(len(counts["names"]))], counts["names"])
+        ax.set_title(name)
+        ax.set_ylabel("boxes")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def per_class_ap(records: list[dict[str, Any]], *, key: str = "AP50") -> Any:
+    """Grouped bars: per-class AP of each round (classes absent from val are left out)."""
+    plt = _pyplot()
+
+    usable = [r for r in records if r.get("per_class")]
+    names: list[str] = []
+    for record in usable:
+        names += [n for n in record["per_class"] if n not in names]
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names) * max(1, len(usable)) / 2), 3.5))
+    width = 0.8 / max(1, len(usable))
+    for i, record in enumerate(usable):
+        values = [(record["per_class"].get(n) or {}).get(key) for n in names]
+        ax.bar([x + i * width for x in range(len(names))], [v or 0 for v in values], width, label=record["round_id"])
+    ax.set_xticks([x + width * (len(usable) - 1) / 2 for x in range(len(names))], names)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(key)
+    ax.set_title(f"per-class {key} by round")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(records: list[dict[str, Any]], *, profile: str) -> Any:
+    """Losses and mAP by epoch from each round's ``results.csv``, several rounds overlaid."""
+    plt = _pyplot()
+    panels = [
+        ("train/box_loss", "train box loss"),
+        ("train/cls_loss", "train class loss"),
+        ("val/cls_loss", "val class loss"),
+        ("metrics/mAP50-95(B)", "val mAP50-95"),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(14, 3.2))
+    for record in records:
+        rows = metrics.read_results_csv(paths.round_dir(record["round_id"], profile) / "train" / "results.csv")
+        if not rows:
+            continue
+        epochs = [row["epoch"] for row in rows]
+        for ax, (column, _) in zip(axes, panels, strict=True):
+            ax.plot(epochs, [row.get(column, float("nan")) for row in rows], marker=".", label=record["round_id"])
+    for ax, (_, title) in zip(axes, panels, strict=True):
+        ax.set(xlabel="epoch", title=title)
+    axes[-1].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def round_vs_parent(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+    """Per-class AP50 of a round beside its parent's, each bar labelled with the change."""
+    plt = _pyplot()
+    names = list(record.get("per_class") or {})
+    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(names)), 3))
+    runs = [r for r in (parent, record) if r and r.get("per_class")]
+    width = 0.8 / max(1, len(runs))
+    for i, run in enumerate(runs):
+        values = [(run["per_class"].get(n) or {}).get("AP50") or 0 for n in names]
+        bars = ax.bar([x + i * width for x in range(len(names))], values, width, label=run["round_id"])
+        if run is record and parent and parent.get("per_class"):
+            for bar, name in zip(bars, names, strict=True):
+                before = (parent["per_class"].get(name) or {}).get("AP50")
+                now = (record["per_class"].get(name) or {}).get("AP50")
+                if before is not None and now is not None:
+                    ax.annotate(
+                        f"{now - before:+.2f}",
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center",
+                        va="bottom",
+                        fontsize=8,
+                    )
+    ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(names))], names)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("AP50")
+    ax.set_title(f"{record['round_id']}: per-class AP50" + (f" vs {parent['round_id']}" if parent else ""))
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def counts_over_time(frames: list[dict[str, Any]]) -> Any:
+    """Detections per class over the frames of a prediction run."""
+    plt = _pyplot()
+
+    names = sorted({d["class"] for f in frames for d in f["detections"]})
+    fig, ax = plt.subplots(figsize=(8, 3))
+    xs = [f["time_s"] if f.get("time_s") is not None else f["frame_id"] for f in frames]
+    for name in names:
+        ax.plot(xs, [sum(d["class"] == name for d in f["detections"]) for f in frames], label=name)
+    ax.set_xlabel("time (s)" if frames and frames[0].get("time_s") is not None else "frame")
+    ax.set_ylabel("detections")
+    ax.set_title("detections per class over time")
+    if names:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 4) -> Any:
+    """A few frames of a video (or images) with their detections drawn, from the JSON records."""
+    from pathlib import Path
+
+    import cv2
+
+    plt = _pyplot()
+
+    with_detections = [f for f in frames if f["detections"]] or frames
+    step = max(1, len(with_detections) // count)
+    chosen = with_detections[::step][:count]
+    fig, axes = plt.subplots(1, max(1, len(chosen)), figsize=(3 * max(1, len(chosen)), 3.2), squeeze=False)
+    is_video = Path(source).is_file() and Path(source).suffix.lower() not in {".jpg", ".jpeg", ".png", ".bmp"}
+    capture = cv2.VideoCapture(source) if is_video else None
+    for ax, frame in zip(axes[0], chosen, strict=False):
+        if capture is not None:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, frame["frame_id"])
+            ok, image = capture.read()
+        else:
+            folder = Path(source) if Path(source).is_dir() else Path(source).parent
+            image = cv2.imread(str(folder / frame.get("source", "")))
+            ok = image is not None
+        if not ok:
+            continue
+        ax.imshow(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        for det in frame["detections"]:
+            x1, y1, x2, y2 = det["bbox"]
+            ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color="yellow", linewidth=1.5))
+            ax.text(
+                x1,
+                y1,
+                f"{det['class']} {det['confidence']:.2f}",
+                color="black",
+                fontsize=7,
+                bbox={"facecolor": "yellow", "pad": 1, "linewidth": 0},
+            )
+        ax.set_title(f"frame {frame['frame_id']}", fontsize=9)
+        ax.axis("off")
+    if capture is not None:
+        capture.release()
+    fig.tight_layout()
+    return fig
+
+
+def box_sizes(stats_by_dataset: dict[str, dict[str, Any]]) -> Any:
+    """Box sizes per class, one panel per dataset, binned by sqrt(w*h) as a fraction of the image side."""
+    plt = _pyplot()
+    count = max(1, len(stats_by_dataset))
+    fig, axes = plt.subplots(1, count, figsize=(5.5 * count, 3.2), squeeze=False)
+    for ax, (dataset_name, stats) in zip(axes[0], stats_by_dataset.items(), strict=False):
+        names, bins = stats["names"], stats["size_bins"]
+        width = 0.8 / max(1, len(names))
+        for i, name in enumerate(names):
+            values = [sum(s["box_sizes"][name][b] for s in stats["splits"].values()) for b in bins]
+            ax.bar([x + i * width for x in range(len(bins))], values, width, label=name)
+        ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(bins))], bins)
+        ax.set(xlabel="box side / image side", ylabel="boxes", title=f"{dataset_name}: box sizes")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

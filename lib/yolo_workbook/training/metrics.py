@@ -1,0 +1,306 @@
+"""``metrics.json``: one record per round, written by the package and read by everything else."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook.config.params import Round
+from yolo_workbook.core import paths
+from yolo_workbook.core.files import read_json, write_json
+from yolo_workbook.core.text import column_widths, format_row, table
+from yolo_workbook.data import dataset
+
+SCHEMA_PATH = paths.SCHEMAS_DIR / "metrics.schema.json"
+SCHEMA_VERSION = 1
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("ultralytics", "torch", "numpy", "yolo-workbook"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def git_commit() -> str:
+    """The project's git commit (with ``+dirty`` when the tree has changes), or ``""``."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=paths.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{commit}+dirty" if commit and dirty else commit
+
+
+def dataset_fingerprint(data_yamls: list[Path]) -> str:
+    """A content hash of the data.yaml files and every label file of every split."""
+    digest = hashlib.sha256()
+    for data_yaml in data_yamls:
+        digest.update(data_yaml.read_bytes())
+        for split, entries in sorted(dataset.resolve_splits(data_yaml).items()):
+            for entry in entries:
+                for image in dataset.list_images(entry):
+                    label = dataset.label_path(image)
+                    digest.update(f"{split}/{image.name}".encode())
+                    if label.is_file():
+                        digest.update(label.read_bytes())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def read_results_csv(path: Path) -> list[dict[str, float]]:
+    """Rows of an ultralytics ``results.csv`` as floats (column names stripped of padding)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k.strip(): float(v) for k, v in row.items() if k and v not in (None, "")} for row in rows]
+
+
+def _per_class(det: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    present = [int(i) for i in det.ap_class_index]
+    per_class: dict[str, dict[str, Any]] = {}
+    for cid, name in enumerate(names):
+        instances = int(det.nt_per_class[cid]) if det.nt_per_class is not None else 0
+        images = int(det.nt_per_image[cid]) if det.nt_per_image is not None else 0
+        entry: dict[str, Any] = {"id": cid, "in_val": cid in present, "instances": instances, "images": images}
+        if cid in present:
+            p, r, ap50, ap = det.class_result(present.index(cid))
+            entry.update(precision=float(p), recall=float(r), AP50=float(ap50), **{"AP50-95": float(ap)})
+        else:
+            # ultralytics fills absent classes with the overall mAP; never report that as real.
+            entry.update(precision=None, recall=None, AP50=None, **{"AP50-95": None})
+        per_class[name] = entry
+    return per_class
+
+
+def build_record(
+    rnd: Round,
+    *,
+    trainer: Any,
+    train_dir: Path,
+    start_weights: str,
+    data_yaml: Path,
+    wall_seconds: float,
+    status: str,
+    error: str = "",
+) -> dict[str, Any]:
+    """Assemble the ``metrics.json`` record of a round from its trainer and ``results.csv``."""
+    rows = read_results_csv(train_dir / "results.csv")
+    names = dataset.class_names(dataset.read_data_yaml(data_yaml))
+    det = getattr(getattr(trainer, "validator", None), "metrics", None)
+    has_metrics = status == "ok" and det is not None and len(getattr(det, "ap_class_index", [])) > 0
+    best_row = max(rows, key=lambda r: r.get("metrics/mAP50-95(B)", -1.0)) if rows else None
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "round_id": rnd.round_id,
+        "profile": rnd.profile,
+        "notebook": rnd.notebook,
+        "status": status,
+        "error": error,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "parent": rnd.parent,
+        "model_from": rnd.model_from,
+        "start_weights": start_weights,
+        "data": {"use": rnd.data_use, "data_yaml": str(data_yaml), "names": names},
+        "train_args": rnd.train,
+        "epochs_planned": int(rnd.train.get("epochs", 100)),
+        "epochs_run": len(rows),
+        "best_epoch": int(best_row["epoch"]) if best_row else None,
+        "train_seconds": round(wall_seconds, 2),
+        "overall": None,
+        "per_class": None,
+        "dataset_fingerprint": dataset_fingerprint(rnd.data_paths()) if rnd.data_use else "",
+        "versions": _versions(),
+        "git_commit": git_commit(),
+        "why": rnd.why,
+        "expect": rnd.expect,
+        "inputs": {},
+        "resumed": False,
+    }
+    record["params_diff"] = _params_diff(rnd)
+    if has_metrics:
+        record["overall"] = {
+            "precision": float(det.box.mp),
+            "recall": float(det.box.mr),
+            "mAP50": float(det.box.map50),
+            "mAP50-95": float(det.box.map),
+        }
+        record["per_class"] = _per_class(det, names)
+        train_boxes = _train_boxes(data_yaml, names)
+        total = sum(train_boxes.values()) or 1
+        for name, entry in record["per_class"].items():
+            entry["train_boxes"] = train_boxes.get(name, 0)
+            entry["train_share"] = round(train_boxes.get(name, 0) / total, 4)
+    return record
+
+
+def _train_boxes(data_yaml: Path, names: list[str]) -> dict[str, int]:
+    try:
+        train = dataset.count_dataset(data_yaml)["splits"].get("train", {})
+    except Exception:  # a record is still written when the data cannot be counted again
+        return {}
+    return {name: train.get("per_class", {}).get(name, {}).get("boxes", 0) for name in names}
+
+
+def _params_diff(rnd: Round) -> list[dict[str, Any]]:
+    """The resolved params' changes against the round this one extends (same profile)."""
+    from yolo_workbook.config.explain import diff_rounds
+    from yolo_workbook.config.params import load_round
+
+    if not rnd.parent:
+        return []
+    try:
+        parent = load_round(rnd.parent, profile=rnd.profile, check=False)
+    except Exception:
+        return []
+    return [{"change": kind, "key": key, "old": old, "new": new} for kind, key, old, new in diff_rounds(parent, rnd)]
+
+
+def write_record(record: dict[str, Any], path: Path) -> Path:
+    """Write a ``metrics.json`` atomically."""
+    return write_json(path, record)
+
+
+def load_records(profile: str) -> list[dict[str, Any]]:
+    """Every readable ``metrics.json`` under ``outputs/<profile>/``, in round order.
+
+    A record that a crash left unreadable is skipped with a warning, never fatal.
+    """
+    records = []
+    for path in sorted(paths.profile_dir(profile).glob("*/metrics.json")):
+        record = read_json(path)
+        if not isinstance(record, dict) or "round_id" not in record:
+            print(f"warning: skipping unreadable record {path}")
+            continue
+        records.append(record)
+    return records
+
+
+# The leaderboard's overall columns: (title, key of ``overall``). Every metric column is higher-is-better.
+OVERALL_COLUMNS = (("mAP50", "mAP50"), ("mAP50-95", "mAP50-95"), ("P", "precision"), ("R", "recall"))
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """The leaderboard as cells: :func:`format_leaderboard` prints it, the journal draws it as a table.
+
+    Attributes:
+        header (list[str]): Column titles: round, status, mAP50, mAP50-95, P, R, AP50 per class, train time.
+        rows (list[list[str]]): One row per round, each cell as shown (``-`` where there is no value).
+        align (str): ``<`` (text) or ``>`` (number) per column.
+        best (frozenset[tuple[int, int]]): ``(row, column)`` of the highest value of each metric
+            column (higher is better; ties all count; only where two rounds or more have a value).
+            Train time is not ranked.
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+    align: str
+    best: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+
+
+def leaderboard(records: list[dict[str, Any]]) -> Leaderboard:
+    """The rounds side by side: mAP50, mAP50-95, P, R, AP50 per class (all names of all rounds), training time."""
+    names: list[str] = []
+    for record in records:
+        for name in (record.get("data") or {}).get("names", []):
+            if name not in names:
+                names.append(name)
+    header = ["round", "status", *(title for title, _ in OVERALL_COLUMNS), *(f"AP50 {n}" for n in names), "train time"]
+    values: list[list[float | None]] = []
+    rows = []
+    for record in records:
+        overall = record.get("overall") or {}
+        per_class = record.get("per_class") or {}
+        numbers = [overall.get(key) for _, key in OVERALL_COLUMNS]
+        numbers += [(per_class.get(n) or {}).get("AP50") for n in names]
+        numbers = [round(v, 3) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in numbers]
+        values.append(numbers)
+        seconds = int(record.get("train_seconds") or 0)
+        cells = ["-" if v is None else f"{v:.3f}" for v in numbers]
+        rows.append([record["round_id"], record.get("status", "?"), *cells, f"{seconds // 60}m{seconds % 60:02d}s"])
+    best = set()
+    for column in range(len(header) - 3):
+        present = {i: row[column] for i, row in enumerate(values) if row[column] is not None}
+        if len(present) >= 2:
+            top = max(present.values())
+            best |= {(i, column + 2) for i, value in present.items() if value == top}
+    return Leaderboard(header, rows, "<<" + ">" * (len(header) - 2), frozenset(best))
+
+
+def format_leaderboard(records: list[dict[str, Any]]) -> str:
+    """A fixed-width table of rounds: mAP50, mAP50-95, P, R, per-class AP50, training time.
+
+    Columns align by display width (a Hangul class name takes two columns a character).
+    """
+    if not records:
+        return "(no finished rounds yet)"
+    board = leaderboard(records)
+    classes = len(board.header) - 7
+    return table([board.header, *board.rows], align=board.align, minimum=[22, 8, 7, 9, 7, 7, *[15] * classes, 12])
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of ``metrics.json``."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def record_facts(record: dict[str, Any]) -> str:
+    """The deterministic facts of a record (what nbval checks): status, epochs, classes, schema."""
+    import jsonschema
+
+    jsonschema.validate(record, schema())
+    per_class = record.get("per_class") or {}
+    absent = [n for n, c in per_class.items() if not c["in_val"]]
+    return "\n".join(
+        [
+            f"status          {record['status']}",
+            f"epochs          {record['epochs_run']} of {record['epochs_planned']}",
+            f"classes         {', '.join(record['data']['names'])}",
+            f"absent in val   {', '.join(absent) or 'none'}",
+            "metrics.json    valid against schemas/metrics.schema.json",
+        ]
+    )
+
+
+def format_result(record: dict[str, Any]) -> str:
+    """Overall and per-class results of one round, with the training time (columns aligned by display width)."""
+    overall = record.get("overall")
+    if not overall:
+        return f"{record['round_id']}: no metrics ({record['status']}: {record.get('error') or '-'})"
+    seconds = int(record["train_seconds"])
+    rows = [["class", "AP50", "AP50-95", "P", "R", "instances"]]
+    for name, c in (record.get("per_class") or {}).items():
+        numbers = (c["AP50"], c["AP50-95"], c["precision"], c["recall"])
+        rows.append([name, *(f"{v:.3f}" for v in numbers), str(c["instances"])] if c["in_val"] else [name])
+    widths = column_widths(rows, [14, 7, 9, 7, 7, 11])
+    lines = [
+        f"{record['round_id']}: mAP50 {overall['mAP50']:.3f}  mAP50-95 {overall['mAP50-95']:.3f}"
+        f"  P {overall['precision']:.3f}  R {overall['recall']:.3f}"
+        f"  best epoch {record['best_epoch']}/{record['epochs_run']}  time {seconds // 60}m {seconds % 60:02d}s",
+    ]
+    for row in rows:
+        if len(row) == 1:  # a class absent from val: one note across the number columns
+            lines.append(format_row([row[0], "absent from val"], [widths[0], sum(widths[1:])], "<>", indent="  "))
+        else:
+            lines.append(format_row(row, widths, "<>>>>>", indent="  "))
+    return "\n".join(lines)

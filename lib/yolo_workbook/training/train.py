@@ -1,0 +1,373 @@
+"""Train one round: resolve its data and starting weights, run ultralytics, record the result."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yolo_workbook.config import classmap
+from yolo_workbook.config.explain import yolo_command
+from yolo_workbook.config.lint import RESERVED_TRAIN_KEYS
+from yolo_workbook.config.params import Round, best_weights_of, is_round_reference, round_file, save_resolved
+from yolo_workbook.core import locks, openmp, paths
+from yolo_workbook.core.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
+from yolo_workbook.core.files import archive_previous
+from yolo_workbook.data import dataset
+from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
+from yolo_workbook.training import checkpoints, metrics, rerun
+from yolo_workbook.training.loggers import active_loggers, check_loggers
+
+# What a round folder holds after training; moved to history/ before the round runs again.
+ROUND_OUTPUTS = ["train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_round` wrote.
+
+    Attributes:
+        round_dir (Path): ``outputs/<profile>/<round_id>/``.
+        best_weights (Path): ``train/weights/best.pt``.
+        metrics_path (Path): ``metrics.json``.
+        record (dict): The content of ``metrics.json``.
+    """
+
+    round_dir: Path
+    best_weights: Path
+    metrics_path: Path
+    record: dict[str, Any]
+
+
+def resolve_start_weights(rnd: Round) -> str:
+    """Return what ``YOLO(...)`` should load for this round.
+
+    ``model.from`` is a round id (that round's best weights under the same profile), a model
+    yaml (``yolov8n.yaml``: a fresh model), or a weights file (a path, or an ultralytics name such
+    as ``yolov8n.pt`` that is downloaded when missing).
+    """
+    source = rnd.model_from
+    where = rnd.where("model", "from")
+    if not source:
+        raise ParamsError(f"{where}: round '{rnd.round_id}' has no 'model.from'", fix="add 'model: {from: yolov8n.pt}'")
+    if is_round_reference(source):
+        if not round_file(source).is_file():
+            raise ParamsError(
+                f"{where}: model.from names round '{source}', but params/{source}.yaml does not exist",
+                fix="name an existing round, or a weights file such as yolov8n.pt",
+            )
+        best = best_weights_of(source, rnd.profile)
+        if not best.is_file():
+            profile = f" --profile {rnd.profile}" if rnd.profile else ""
+            raise ParentNotRunError(
+                f"round '{rnd.round_id}' starts from the best weights of round '{source}', which has not run"
+                f" under profile '{rnd.profile or 'default'}' (looked for {best})",
+                fix=f"run it first: yolo-workbook run params/{source}.yaml{profile}"
+                f"  (yolo-workbook pipeline{profile} runs parents first)",
+            )
+        return str(checkpoints.check_weights_file(best, where=where))
+    if source.endswith((".yaml", ".yml")):
+        local = paths.project_path(source)
+        return str(local) if local.is_file() else source  # ultralytics knows yolov8n.yaml etc.
+    local = paths.project_path(source)
+    if local.is_file():
+        return str(checkpoints.check_weights_file(local, where=where))
+    return str(checkpoints.check_weights_file(Path(_download_weights(source, where)), where=where))
+
+
+def _download_weights(name: str, where: str) -> str:
+    from ultralytics.utils import WEIGHTS_DIR
+
+    cached = WEIGHTS_DIR / Path(name).name
+    if cached.is_file():
+        return str(cached)
+    message = (
+        f"{where}: weights '{name}' are not on this machine and could not be downloaded"
+        f" (looked in {paths.PROJECT_ROOT} and {WEIGHTS_DIR})"
+    )
+    fix = (
+        f"put {Path(name).name} in {paths.PROJECT_ROOT} or {WEIGHTS_DIR}, or train from scratch with"
+        f" 'model: {{from: {Path(name).stem}.yaml}}' (the demo profile does this)"
+    )
+    if "/" in name or "\\" in name:
+        raise WeightsError(message, fix=fix)
+    from ultralytics.utils.downloads import attempt_download_asset
+
+    try:
+        WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+        got = Path(attempt_download_asset(str(cached)))
+    except Exception as exc:  # ultralytics raises ConnectionError, OSError, ... when offline
+        raise WeightsError(f"{message}: {str(exc).splitlines()[0]}", fix=fix) from None
+    if not got.is_file():
+        raise WeightsError(message, fix=fix)
+    return str(got)
+
+
+def check_train_args(rnd: Round) -> dict[str, Any]:
+    """Validate the train section with ultralytics' own rules; errors name the file and key."""
+    for key in RESERVED_TRAIN_KEYS:
+        if key in rnd.train:
+            raise ParamsError(
+                f"{rnd.where('train', key)}: train.{key} is set by the workbook",
+                fix=f"remove train.{key}; use 'model.from' / 'data.use' to choose weights and data",
+            )
+    freeze = rnd.train.get("freeze")
+    if freeze is not None and isinstance(freeze, (str, float, bool)):
+        raise ParamsError(
+            f"{rnd.where('train', 'freeze')}: train.freeze is {freeze!r}; ultralytics silently freezes nothing"
+            " unless it is an integer or a list",
+            fix="write it as an integer, e.g. 'freeze: 10' (the first 10 modules)",
+        )
+    from ultralytics.cfg import get_cfg
+
+    try:
+        get_cfg(overrides=dict(rnd.train))
+    except (SyntaxError, TypeError, ValueError) as exc:
+        key = next((k for k in rnd.train if f"'{k}'" in str(exc)), "")
+        where = rnd.where("train", key) if key else " + ".join(rnd.files)
+        first = str(exc).strip().splitlines()
+        reason = next((line for line in first if line.strip() and "'yolo" not in line), str(exc))
+        raise ParamsError(
+            f"{where}: train{'.' + key if key else ''} is not accepted by ultralytics: {reason.strip()}",
+            fix="see https://docs.ultralytics.com/usage/cfg/#train-settings for names, types and ranges",
+        ) from None
+    return dict(rnd.train)
+
+
+def check_data(rnd: Round) -> list[Path]:
+    """The data.yaml files of the round, each checked to exist with its train and val folders."""
+    sources = rnd.data_paths()
+    if not sources:
+        raise ParamsError(
+            f"{rnd.where('data', 'use')}: round '{rnd.round_id}' uses no dataset",
+            fix="add 'data: {use: [name]}' naming a dataset of the 'datasets:' section",
+        )
+    for path, name in zip(sources, rnd.data_use, strict=True):
+        dataset.resolve_splits(path, dataset=name)  # the error names the path looked for
+    return sources
+
+
+def prepare_data(rnd: Round, round_dir: Path) -> Path:
+    """The data.yaml to train on: the single source, or a merge of several (classes matched by
+    name, shared by the rounds that use the same sources), then the oversampled list if asked."""
+    sources = check_data(rnd)
+    data_yaml = sources[0]
+    if len(sources) > 1:
+        folder = merged_dir(paths.profile_dir(rnd.profile), sources, rnd.data_use)
+        data_yaml = merge_datasets(sources, folder, names=rnd.data_use)
+    if rnd.oversample:
+        options = rnd.oversample
+        facts = oversample(
+            data_yaml,
+            round_dir / "data.yaml",
+            classes=list(options.get("classes") or []),
+            target_share=float(options.get("target_share", 0)),
+        )
+        print(
+            f"oversampling {', '.join(facts['classes'])}: {facts['share_before']:.1%} -> {facts['share_after']:.1%}"
+            f" of training boxes ({facts['added']} image entries repeated)"
+        )
+        data_yaml = round_dir / "data.yaml"
+    return data_yaml
+
+
+def yolo_train_command(rnd: Round) -> list[str]:
+    """The plain ``yolo train ...`` command that runs the same training as this round."""
+    return yolo_command(rnd, start_weights=resolve_start_weights(rnd))
+
+
+def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
+    """Train one round into ``outputs/<profile>/<round_id>/`` and write its ``metrics.json``.
+
+    Running a round again is safe: a finished round with the same params, starting weights and
+    data is up to date (nothing runs); one whose inputs changed is refused unless ``force``; an
+    interrupted one resumes from its own ``last.pt``. Earlier results move to
+    ``history/<timestamp>/``, never deleted. Until training ends, the record says ``interrupted``.
+
+    Args:
+        rnd (Round): The resolved round (see :func:`yolo_workbook.config.params.load_round`).
+        force (bool): Train again even when the round finished with other inputs (or is up to date).
+
+    Returns:
+        (TrainResult): Paths of what was written, and the metrics record.
+
+    Examples:
+        >>> from yolo_workbook.config.params import load_round
+        >>> result = train_round(load_round("r01_base", profile="ci"))  # doctest: +SKIP
+        >>> result.record["overall"]["mAP50"]  # doctest: +SKIP
+        0.62
+    """
+    openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
+    check_loggers(rnd)
+    train_args = check_train_args(rnd)
+    check_data(rnd)
+    weights = resolve_start_weights(rnd)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # before anything is read to decide or moved
+        return _train_locked(rnd, train_args, weights, force=force)
+
+
+def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force: bool) -> TrainResult:
+    round_dir = rnd.output_dir
+    best, metrics_path = round_dir / "train" / "weights" / "best.pt", round_dir / "metrics.json"
+    inputs = rerun.round_inputs(rnd, weights)
+    state = check_rerun(rnd, inputs, force=force)
+    if state.state == "up-to-date":
+        return TrainResult(round_dir, best, metrics_path, state.record or {})
+    resume_from = state.last_weights if state.state in ("resume", "finish") and not force else None
+    round_dir.mkdir(parents=True, exist_ok=True)
+    earlier_seconds = 0.0
+    if resume_from:
+        rows = metrics.read_results_csv(round_dir / "train" / "results.csv")
+        earlier_seconds = rows[-1].get("time", 0.0) if rows else 0.0
+        if state.state == "finish":
+            print(
+                f"{rnd.round_id}: all {len(rows)} epochs were trained before the run was stopped; validating"
+                f" {best} and writing the record (nothing is trained again)"
+            )
+        else:
+            print(f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)")
+    finishing = state.state == "finish" and resume_from is not None  # validates best.pt: no model to load here
+    # Loaded before anything moves: a file that cannot be loaded stops the round with one line naming it.
+    model = None if finishing else load_model(resume_from or weights, where=rnd.where("model", "from"))
+    if not resume_from:
+        archive_previous(round_dir, ROUND_OUTPUTS)
+    data_yaml = prepare_data(rnd, round_dir)
+    save_resolved(rnd, round_dir / "params.resolved.yaml", command=yolo_command(rnd, start_weights=weights))
+    from yolo_workbook.core.fonts import setup_ultralytics
+
+    data_names = dataset.class_names(dataset.read_data_yaml(data_yaml))
+    setup_ultralytics(data_names)
+    transfer = None
+    if not resume_from:  # how the head's class rows go from the weights' classes to the data's
+        weights_names = [str(n) for _, n in sorted((getattr(model, "names", None) or {}).items())]
+        transfer = classmap.head_transfer(weights_names, data_names, cls_remap=bool(train_args.get("cls_remap", True)))
+        if transfer and transfer["how"] != "same":
+            print(f"{rnd.round_id}: {transfer['text']}")
+
+    def record(status: str, error: str = "", trainer: Any = None) -> dict[str, Any]:
+        built = metrics.build_record(
+            rnd,
+            trainer=trainer,
+            train_dir=round_dir / "train",
+            start_weights=weights,
+            data_yaml=data_yaml,
+            wall_seconds=earlier_seconds + time.time() - started,
+            status=status,
+            error=error,
+        )
+        built.update(inputs=inputs, resumed=resume_from is not None)
+        if not resume_from:
+            built["class_transfer"] = transfer
+        elif state.record and "class_transfer" in state.record:  # said when the round started
+            built["class_transfer"] = state.record["class_transfer"]
+        metrics.write_record(built, metrics_path)
+        return built
+
+    started = time.time()
+    record("interrupted", "training started; this record is replaced when it ends")
+    try:
+        if finishing:
+            trainer: Any = validate_trained(best, (state.progress or {}).get("train_args") or {}, round_dir)
+        else:
+            model.add_callback("on_model_save", keep_resume_copy)
+            with active_loggers(rnd) as where:
+                for name, place in where.items():
+                    print(f"{rnd.round_id}: logging to {name} at {place}")
+                if resume_from:
+                    model.train(resume=str(resume_from), data=str(data_yaml))
+                else:
+                    model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+            trainer = model.trainer
+    except KeyboardInterrupt:
+        record("interrupted", "KeyboardInterrupt: run the round again to resume it")
+        raise
+    except Exception as exc:
+        record("failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0], getattr(model, "trainer", None))
+        traceback.print_exc()
+        raise
+    final = record("ok", "", trainer)
+    return TrainResult(round_dir, best, metrics_path, final)
+
+
+def load_model(weights: str, *, where: str) -> Any:
+    """``YOLO(weights)``, or one :class:`WeightsError` naming the file when it cannot be loaded."""
+    from ultralytics import YOLO
+
+    try:
+        return YOLO(weights)
+    except Exception as exc:  # torch's unpickling errors, a state_dict without a model, ...
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WeightsError(
+            f"{where}: cannot load weights {weights}: {reason[:200]}",
+            fix="point model.from (or --weights) at a checkpoint that ultralytics wrote; nothing was moved",
+        ) from None
+
+
+# The trainer's arguments that its final validation uses (ultralytics' final_eval), besides data and batch.
+_VALIDATION_ARGS = (
+    "imgsz", "device", "workers", "half", "conf", "iou", "max_det", "single_cls", "classes", "agnostic_nms",
+    "augment", "plots", "save_json", "dnn", "split", "seed", "deterministic",
+)  # fmt: skip
+
+
+def validate_trained(best: Path, train_args: dict[str, Any], round_dir: Path) -> Any:
+    """Validate ``best`` as ultralytics' final evaluation would (same data, size, val batch of twice the train
+    batch, plots into ``train/``): for a round whose training ended before its run did. Returns a stand-in
+    for the trainer (``.validator.metrics``) that :func:`yolo_workbook.training.metrics.build_record` reads."""
+    from types import SimpleNamespace
+
+    from ultralytics import YOLO
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    last = best.with_name("last.pt")  # as final_eval does: the optimizer out, the training curves into best.pt
+    finished = strip_optimizer(last) if checkpoints.training_progress(last) else {}
+    if checkpoints.training_progress(best):
+        strip_optimizer(best, updates={"train_results": finished.get("train_results")} if finished else None)
+    args = {key: train_args[key] for key in _VALIDATION_ARGS if key in train_args}
+    batch = int(train_args.get("batch") or 16)
+    det = YOLO(str(best)).val(
+        data=train_args["data"], batch=max(batch, 1) * 2, rect=True, project=str(round_dir), name="train",
+        exist_ok=True, verbose=False, **args,
+    )  # fmt: skip
+    return SimpleNamespace(validator=SimpleNamespace(metrics=det))
+
+
+def keep_resume_copy(trainer: Any) -> None:
+    """After each checkpoint, copy ``last.pt`` atomically to ``last.resume.pt``.
+
+    ultralytics writes ``last.pt`` in place: a crash during that write leaves it cut short. The
+    copy is always whole, so an interrupted round can resume from one of the two.
+    """
+    import os
+    import shutil
+
+    last = Path(trainer.last)
+    if last.is_file():
+        partial = last.with_name("last.resume.pt.partial")
+        shutil.copyfile(last, partial)
+        os.replace(partial, last.with_name("last.resume.pt"))
+
+
+def check_rerun(rnd: Round, inputs: dict[str, Any], *, force: bool) -> rerun.RoundState:
+    """Say what running the round again does; refuse to replace a finished round with other inputs."""
+    state = rerun.round_state(rnd, inputs)
+    if state.state == "up-to-date" and not force:
+        finished = (state.record or {}).get("finished_at", "")
+        print(
+            f"{rnd.round_id} is up to date (finished {finished}; same params, starting weights and data):"
+            " nothing to train. To train it again anyway: --force (CLI) or -p force True (papermill)."
+        )
+    elif state.state == "changed" and not force:
+        changes = "\n".join(f"  - {change}" for change in state.changes)
+        raise RoundChangedError(
+            f"round '{rnd.round_id}' already finished with other inputs; nothing was run. What changed:\n{changes}",
+            fix="to train it again: --force (CLI) or -p force True (papermill); the old results move to"
+            f" {rnd.output_dir / 'history'}/, nothing is deleted. Or save the change as a new round file.",
+        )
+    elif state.state == "restart" and state.changes:
+        print(f"{rnd.round_id}: the earlier run did not finish ({'; '.join(state.changes)}); training anew")
+    elif state.state == "up-to-date":
+        state.state = "changed"  # forced: train again
+    return state

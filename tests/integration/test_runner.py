@@ -1,0 +1,260 @@
+"""runner and CLI: every notebook through papermill on the ci profile, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+import yaml
+from conftest import BIN, ROOT, ROUNDS, child_environment, cli
+
+from yolo_workbook.config import params
+from yolo_workbook.orchestration.runner import pipeline_order, with_dependencies
+from yolo_workbook.training import metrics
+
+
+def test_pipeline_runs_rounds_in_lineage_order():
+    rounds = [params.load_round(rid, profile="ci", use_local=False) for rid in params.list_rounds()]
+    order = [r.round_id for r in pipeline_order(rounds)]
+    assert order[0] == "e00_env_setup" and order[-1] == "p01_video"
+    assert order[1:-1] == ROUNDS
+
+
+PARAMS_DIFF = {  # (change, key, old, new) against the round each extends, ci profile: read off the params files
+    "r02_freeze_new_data": [
+        ("~", "data.use", ["classroom_v1"], ["classroom_v2"]),
+        ("~", "model.from", "yolov8n.yaml", "r01_base"),
+        ("+", "train.freeze", None, 10),
+    ],
+    "r03_merge": [
+        ("~", "data.use", ["classroom_v2"], ["classroom_v1", "classroom_v2"]),
+        ("~", "model.from", "r01_base", "r02_freeze_new_data"),
+    ],  # its epochs: 100 is hidden by the ci profile's epochs: 1
+    "r04_lr_cos": [("~", "train.lr0", 0.001, 0.01), ("+", "train.cos_lr", None, True)],
+    "r05_augment": [
+        ("+", "train.close_mosaic", None, 5),
+        ("+", "train.flipud", None, 0.5),
+        ("+", "train.degrees", None, 10.0),
+        ("+", "train.translate", None, 0.2),
+        ("+", "train.scale", None, 0.9),
+    ],
+    "r06_cls_weight": [("+", "train.cls", None, 3.1), ("+", "train.box", None, 0.15)],
+    "r07_lr_freeze6": [("~", "train.lr0", 0.01, 0.001), ("~", "train.freeze", 10, 6)],
+    "r08_rare_class": [
+        ("+", "data.oversample", None, {"classes": ["sitae"], "target_share": 0.2}),
+        ("+", "train.cls_pw", None, 0.5),
+    ],
+}
+
+
+def _errors_in(notebook_path):
+    nb = nbformat.read(notebook_path, as_version=4)
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_every_round_runs_and_writes_valid_records(ci_pipeline):
+    profile_dir = ci_pipeline / "ci"
+    for rid in ROUNDS:
+        rnd = params.load_round(rid, profile="ci", use_local=False)
+        executed = profile_dir / rid / f"{rnd.notebook}.ipynb"
+        assert executed.is_file() and not _errors_in(executed), rid
+        record = json.loads((profile_dir / rid / "metrics.json").read_text())
+        jsonschema.validate(record, metrics.schema())
+        assert record["status"] == "ok" and record["round_id"] == rid and record["epochs_run"] == 1, rid
+        assert record["parent"] == rnd.parent and record["model_from"] == rnd.model_from
+        assert (profile_dir / rid / "train" / "weights" / "best.pt").is_file()
+        assert (profile_dir / rid / "params.resolved.yaml").is_file()
+        assert "command: yolo train model=" in (profile_dir / rid / "params.resolved.yaml").read_text()
+        got = [(c["change"], c["key"], c["old"], c["new"]) for c in record["params_diff"]]
+        assert got == PARAMS_DIFF.get(rid, []), rid
+        shares = [c["train_share"] for c in record["per_class"].values()]
+        assert sum(shares) == pytest.approx(1.0, abs=1e-3)
+    r03 = json.loads((profile_dir / "r03_merge" / "metrics.json").read_text())
+    assert r03["start_weights"].endswith("ci/r02_freeze_new_data/train/weights/best.pt")
+    merged = yaml.safe_load(
+        Path(r03["data"]["data_yaml"]).read_text()
+    )  # a merge of both exports, classes matched by name
+    assert merged["names"] == ["student", "desk", "sitae"]
+    provenance = json.loads((Path(r03["data"]["data_yaml"]).parent / "provenance.json").read_text())
+    assert [s["name"] for s in provenance["sources"]] == ["classroom_v1", "classroom_v2"]
+    r08 = json.loads((profile_dir / "r08_rare_class" / "metrics.json").read_text())
+    assert r08["train_args"]["cls_pw"] == 0.5 and r08["parent"] == "r03_merge"
+    listing = (profile_dir / "r08_rare_class" / "train_oversampled.txt").read_text().splitlines()
+    assert len(listing) > len(set(listing))  # images with sitae repeated
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_env_report_comes_from_this_environment(ci_pipeline):
+    report = json.loads((ci_pipeline / "ci" / "e00_env_setup" / "env_report.json").read_text())
+    import sys
+
+    assert report["prefix"] == sys.prefix  # the notebook kernel runs in the project's environment
+    assert report["versions"]["ultralytics"].startswith("8.4")
+    assert report["datasets"]["classroom_v1"]["splits"]["train"]["images"] == 24
+    assert report["device"]["kind"] in {"cpu", "cuda", "mps"}
+    # The doctor's findings, with the package behind each OpenMP runtime, are in the notebook's report too.
+    assert {f["topic"] for f in report["findings"]} >= {"openmp", "device", "weights", "fonts"}
+    assert all(r["package"] and not r["package"].startswith("unknown") for r in report["openmp"])
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_prediction_json_keeps_the_diary_shape(ci_pipeline):
+    folder = ci_pipeline / "ci" / "p01_video"
+    frames = json.loads((folder / "detections.json").read_text())
+    schema = json.loads((ROOT / "lib/yolo_workbook/schemas/detections.schema.json").read_text())
+    jsonschema.validate(frames, schema)
+    assert [f["frame_id"] for f in frames] == list(range(24))
+    assert all(set(f) >= {"frame_id", "detections"} for f in frames)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["frames"] == 24 and summary["model"].endswith("ci/r07_lr_freeze6/train/weights/best.pt")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_plain_papermill_with_a_round_file_works_as_is(ci_pipeline, tmp_path):
+    out = tmp_path / "out.ipynb"
+    env = {"YOLO_WORKBOOK_OUTPUTS": str(ci_pipeline)}
+    command = [
+        str(BIN / "papermill"),
+        "notebooks/04_tune_round.ipynb",
+        str(out),
+        "-f",
+        "params/r05_augment.yaml",
+        "-p",
+        "profile",
+        "ci",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=child_environment(env))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Passed unknown parameter" not in done.stderr
+    record = json.loads((ci_pipeline / "ci" / "r05_augment" / "metrics.json").read_text())
+    assert record["train_args"]["close_mosaic"] == 5 and record["train_args"]["scale"] == 0.9
+    # The pipeline already ran this round with the same inputs: the notebook says so and trains nothing.
+    assert "r05_augment is up to date" in out.read_text()
+    assert not (ci_pipeline / "ci" / "r05_augment" / "history").exists()
+
+
+def test_cli_parent_not_run_is_one_short_message(ci_data, outputs):
+    done = cli("run", "params/r02_freeze_new_data.yaml", "--profile", "ci", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "round 'r01_base'" in done.stderr and "has not run" in done.stderr
+    assert len(done.stderr.splitlines()) <= 4
+
+
+def test_cli_missing_data_yaml_names_the_path(outputs):
+    done = cli("run", "params/r01_base.yaml", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "data.yaml not found" in done.stderr and "gkrltlfgdmsrj.v1i.yolov8/data.yaml" in done.stderr
+
+
+def test_cli_round_file_outside_params_is_refused(tmp_path):
+    done = cli("run", str(tmp_path / "r01_base.yaml"))
+    assert done.returncode == 1 and "round files live in" in done.stderr
+
+
+def test_cli_resolve_prints_the_resolved_round():
+    done = cli("resolve", "params/r07_lr_freeze6.yaml", "--profile", "demo")
+    assert done.returncode == 0
+    assert "freeze: 6" in done.stdout and "epochs: 4" in done.stdout and "from: r02_freeze_new_data" in done.stdout
+
+
+@pytest.mark.notebook
+def test_unknown_papermill_parameter_stops_the_run(ci_data, outputs, tmp_path):
+    out = tmp_path / "out.ipynb"
+    command = [
+        str(BIN / "papermill"), "notebooks/02_base_train.ipynb", str(out),
+        "-f", "params/r01_base.yaml", "-p", "profile", "ci", "-p", "epochz", "3",
+    ]  # fmt: skip
+    env = child_environment({"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode != 0
+    assert "epochz are not parameters of 02_base_train" in done.stderr
+    assert not (outputs / "ci" / "r01_base" / "train").exists()  # stopped before training
+
+
+def _outputs_of(notebook: Path, call: str) -> list[dict]:
+    """The outputs of the executed notebook's code cell that contains ``call``."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    (cell,) = [c for c in cells if c["cell_type"] == "code" and call in "".join(c["source"])]
+    return cell["outputs"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_headless_runs_skip_the_widgets_and_keep_the_figures(ci_pipeline):
+    widget_view = "application/vnd.jupyter.widget-view+json"
+    tune = ci_pipeline / "ci" / "r04_lr_cos" / "04_tune_round.ipynb"
+    comparison = _outputs_of(tune, "show_comparison(")
+    assert sum("image/png" in o.get("data", {}) for o in comparison) == 2  # per-class AP and the curves
+    editor = _outputs_of(tune, "round_editor(")
+    assert "open this notebook in JupyterLab" in "".join("".join(o.get("text", "")) for o in editor)
+    predict = ci_pipeline / "ci" / "p01_video" / "05_predict_json.ipynb"
+    assert any("image/png" in o.get("data", {}) for o in _outputs_of(predict, "plots.annotated_frames("))
+    for outputs in (comparison, editor, _outputs_of(predict, "frame_browser(")):
+        assert not any(widget_view in o.get("data", {}) or o["output_type"] == "error" for o in outputs)
+
+
+@pytest.mark.parametrize("start", ["weights/best.pt", "/abs/path/내 모델/best.pt", "yolov8s.yaml", "best.pt", ""])
+def test_pipeline_accepts_every_model_from_form_that_check_accepts(start, params_copy, outputs):
+    (params_copy / "e01_check.yaml").write_text(
+        f"round_id: e01_check\nnotebook: 01_env_setup\nmodel:\n  from: {json.dumps(start, ensure_ascii=False)}\n",
+        encoding="utf-8",
+    )
+    (params_copy / "r09_from_file.yaml").write_text(
+        "round_id: r09_from_file\nextends: r02_freeze_new_data\nnotebook: 03_finetune\n"
+        f"model:\n  from: {json.dumps(start or 'yolov8n.yaml', ensure_ascii=False)}\n",
+        encoding="utf-8",
+    )
+    rounds = with_dependencies(["e01_check", "r09_from_file", "r02_freeze_new_data"], profile="ci")
+    assert sorted(r.round_id for r in rounds) == ["e01_check", "r01_base", "r02_freeze_new_data", "r09_from_file"]
+    assert [r.round_id for r in pipeline_order(rounds)] == [
+        "e01_check",
+        "r01_base",
+        "r02_freeze_new_data",
+        "r09_from_file",
+    ]
+
+
+def _listing(folder: Path) -> dict[str, int]:
+    """Every path under ``folder`` with its modification time (the lock folder aside: locks come and go)."""
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if ".locks" not in p.parts}
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["cut short", "text", "no model inside"])
+def test_corrupt_weights_are_one_line_naming_the_file_and_nothing_moves(damage, ci_pipeline, params_copy, tmp_path):
+    good = ci_pipeline / "ci" / "r01_base" / "train" / "weights" / "best.pt"
+    bad = tmp_path / "bad weights.pt"
+    if damage == "cut short":
+        bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif damage == "text":
+        bad.write_text("not a checkpoint")
+    else:
+        import torch
+
+        torch.save({"state": torch.zeros(2)}, bad)
+    (params_copy / "r02_freeze_new_data.yaml").write_text(
+        (params_copy / "r02_freeze_new_data.yaml").read_text().replace("from: r01_base", f"from: {bad}")
+    )
+    env = {"YOLO_WORKBOOK_OUTPUTS": str(ci_pipeline), "YOLO_WORKBOOK_PARAMS": str(params_copy)}
+    touched = [ci_pipeline / "ci" / "r02_freeze_new_data", ci_pipeline / "ci" / "p01_video"]  # what each would move
+    before = [_listing(folder) for folder in touched]
+    for command in (
+        ("predict", "--profile", "ci", "--weights", str(bad)),
+        ("run", str(params_copy / "r02_freeze_new_data.yaml"), "--profile", "ci"),
+    ):
+        done = cli(*command, env=env)
+        errors = [line for line in done.stderr.splitlines() if line.startswith(("error:", "  fix:"))]
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert len(errors) == 2 and (f"weights file {bad} is" in errors[0] or f"{bad} is a PyTorch file" in errors[0])
+    assert [_listing(folder) for folder in touched] == before  # no earlier result moved, no history/ written

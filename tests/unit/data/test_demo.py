@@ -1,0 +1,73 @@
+"""demo_data: a deterministic Roboflow-shaped export, with a rare class, small and fast."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import cv2
+import yaml
+
+from yolo_workbook.data.dataset import count_dataset
+from yolo_workbook.data.demo import CLASS_NAMES, write_demo_data
+
+
+def _tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".mp4"):
+        digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_roboflow_layout_and_data_yaml(tmp_path):
+    written = write_demo_data(tmp_path, size="ci")
+    export = written["first"].parent
+    for split in ("train", "valid", "test"):
+        assert (export / split / "images").is_dir() and (export / split / "labels").is_dir()
+    assert (export / "README.dataset.txt").is_file() and (export / "README.roboflow.txt").is_file()
+    data = yaml.safe_load(written["first"].read_text())
+    assert data["train"] == "../train/images" and data["val"] == "../valid/images" and data["test"] == "../test/images"
+    assert data["nc"] == len(data["names"]) == 3
+    assert set(data["roboflow"]) >= {"workspace", "project", "version", "license", "url"}
+    image = next((export / "train" / "images").glob("*.jpg"))
+    assert "_jpg.rf." in image.name
+    assert (export / "train" / "labels" / f"{image.stem}.txt").is_file()
+
+
+def test_same_seed_writes_identical_files(tmp_path):
+    write_demo_data(tmp_path / "a", size="ci")
+    write_demo_data(tmp_path / "b", size="ci")
+    assert _tree_hash(tmp_path / "a") == _tree_hash(tmp_path / "b")
+
+
+def test_demo_size_is_fast_small_and_has_a_rare_class(tmp_path):
+    started = time.time()
+    written = write_demo_data(tmp_path, size="demo")
+    assert time.time() - started < 30
+    size = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert size < 20 * 2**20, f"{size / 2**20:.1f} MB"
+    for key in ("first", "second"):
+        counts = count_dataset(written[key])
+        boxes = {n: sum(counts["splits"][s]["per_class"][n]["boxes"] for s in counts["splits"]) for n in CLASS_NAMES}
+        share = boxes["sitae"] / sum(boxes.values())
+        assert 0.06 < share < 0.14, (key, boxes)
+        assert counts["splits"]["train"]["images"] > counts["splits"]["val"]["images"] > 0
+
+
+def test_second_dataset_looks_different(tmp_path):
+    written = write_demo_data(tmp_path, size="ci")
+    means = []
+    for key in ("first", "second"):
+        images = sorted((written[key].parent / "train" / "images").glob("*.jpg"))
+        means.append(sum(float(cv2.imread(str(p)).mean()) for p in images) / len(images))
+    assert means[0] - means[1] > 40  # the new data is clearly darker
+
+
+def test_demo_video_has_a_frame_per_test_image_step(tmp_path):
+    written = write_demo_data(tmp_path, size="ci")
+    capture = cv2.VideoCapture(str(written["video"]))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    assert frames == 4 * (4 + 2) and round(fps) == 10

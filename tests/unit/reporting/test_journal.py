@@ -1,0 +1,291 @@
+"""journal: the story of the rounds, with numbers that match results.csv and ultralytics' validation."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from yolo_workbook.core.fonts import setup_matplotlib
+from yolo_workbook.data import dataset
+from yolo_workbook.reporting import journal, plots
+from yolo_workbook.training import metrics
+
+HANGUL = ["학생", "책상", "시태"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_pipeline_writes_a_self_contained_journal(ci_pipeline):
+    folder = ci_pipeline / "ci"
+    page = (folder / "journal.html").read_text(encoding="utf-8")
+    markdown = (folder / "journal.md").read_text(encoding="utf-8")
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("r0*/metrics.json"))]
+    assert len(records) == 8
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from the network
+    assert page.count("data:image/png;base64,") >= 1 + 2 * len(records)
+    for record in records:
+        rid = record["round_id"]
+        assert f"<h2>{rid}</h2>" in page and f"## {rid}" in markdown
+        assert f"mAP50-95 {record['overall']['mAP50-95']:.3f}" in markdown
+        for change in record["params_diff"]:
+            assert change["key"] in markdown
+    assert "r02_freeze_new_data's best weights → **r03_merge**" in markdown
+    assert "데이터 증강" in page  # the user's own words, in Korean
+    assert "## Predictions" in markdown and "p01_video" in markdown
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_journal_font_subset_covers_every_hangul_character(ci_pipeline):
+    from fontTools.ttLib import TTFont
+
+    page = (ci_pipeline / "ci" / "journal.html").read_text(encoding="utf-8")
+    font = re.search(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", page).group(1)
+    cmap = TTFont(io.BytesIO(base64.b64decode(font))).getBestCmap()
+    hangul = {ch for ch in page if "\uac00" <= ch <= "\ud7a3"}
+    assert hangul and all(ord(ch) in cmap for ch in hangul)
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("round_id", ["r01_base", "r03_merge"])
+def test_recorded_numbers_match_results_csv_and_a_fresh_validation(ci_pipeline, round_id, monkeypatch):
+    from ultralytics import YOLO
+
+    monkeypatch.setenv("YOLO_WORKBOOK_OUTPUTS", str(ci_pipeline))
+    folder = ci_pipeline / "ci" / round_id
+    record = json.loads((folder / "metrics.json").read_text())
+    rows = metrics.read_results_csv(folder / "train" / "results.csv")
+    assert record["epochs_run"] == len(rows)
+    assert record["best_epoch"] == int(max(rows, key=lambda r: r["metrics/mAP50-95(B)"])["epoch"])
+    args = yaml.safe_load((folder / "train" / "args.yaml").read_text())
+    fresh = YOLO(str(folder / "train" / "weights" / "best.pt")).val(
+        data=record["data"]["data_yaml"], imgsz=args["imgsz"], batch=args["batch"], workers=0, plots=False,
+        project=str(folder / "revalidation"), name="val", verbose=False,
+    )  # fmt: skip
+    assert record["overall"]["mAP50-95"] == pytest.approx(float(fresh.box.map), abs=1e-6)
+    assert record["overall"]["mAP50"] == pytest.approx(float(fresh.box.map50), abs=1e-6)
+    present = [int(i) for i in fresh.ap_class_index]
+    for cid, name in enumerate(record["data"]["names"]):
+        entry = record["per_class"][name]
+        assert entry["in_val"] == (cid in present)
+        if cid in present:
+            assert entry["AP50"] == pytest.approx(float(fresh.box.ap50[present.index(cid)]), abs=1e-6)
+        else:
+            assert entry["AP50"] is None  # never ultralytics' filled-in overall mAP
+
+
+def test_hangul_class_names_render_without_missing_glyphs(tmp_path, ci_data):
+    data_yaml = tmp_path / "data.yaml"
+    source = yaml.safe_load(ci_data["first"].read_text())
+    source.update(path=str(ci_data["first"].parent), train="train/images", val="valid/images", test="test/images")
+    source["names"] = HANGUL
+    data_yaml.write_text(yaml.safe_dump(source, allow_unicode=True), encoding="utf-8")
+    counts = dataset.count_dataset(data_yaml)
+    record = {
+        "round_id": "r01_base",
+        "per_class": {n: {"in_val": True, "AP50": 0.5 + i / 10, "AP50-95": 0.3} for i, n in enumerate(HANGUL)},
+    }
+    assert setup_matplotlib() == "NanumGothic"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing.*")
+        for fig in (
+            plots.class_balance({"교실": counts}),
+            plots.per_class_ap([record]),
+            plots.round_vs_parent(record, None),
+        ):
+            fig.savefig(io.BytesIO(), format="png")
+
+
+# --- Hangul in journal.html: the leaderboard table and the embedded font ----------------------------
+
+HANGUL_PROFILE = "ko"
+HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")  # jamo, compatibility jamo, syllables
+
+
+def _hangul_record(round_id: str, parent: str, ap50: list[float | None], overall: float, seconds: float) -> dict:
+    """A ``metrics.json`` record with the founding user's class names, valid against the schema."""
+    per_class = {
+        name: {
+            "id": cid,
+            "in_val": value is not None,
+            "instances": 0 if value is None else 20 + cid,
+            "images": 0 if value is None else 10,
+            "precision": None if value is None else 0.7,
+            "recall": None if value is None else 0.6,
+            "AP50": value,
+            "AP50-95": None if value is None else round(value / 2, 4),
+            "train_boxes": 100 - 40 * cid,
+            "train_share": round((100 - 40 * cid) / 180, 4),
+        }
+        for cid, (name, value) in enumerate(zip(HANGUL, ap50, strict=True))
+    }
+    return {
+        "schema_version": 1,
+        "round_id": round_id,
+        "profile": HANGUL_PROFILE,
+        "notebook": "03_finetune" if parent else "02_base_train",
+        "status": "ok",
+        "error": "",
+        "finished_at": "2026-11-26T10:00:00+0900",
+        "parent": parent,
+        "model_from": parent or "yolov8n.pt",
+        "start_weights": "yolov8n.pt",
+        "data": {"use": ["교실"], "data_yaml": "data.yaml", "names": HANGUL},
+        "train_args": {"epochs": 5, "lr0": 0.01},
+        "epochs_planned": 5,
+        "epochs_run": 5,
+        "best_epoch": 4,
+        "train_seconds": seconds,
+        "params_diff": [{"change": "~", "key": "train.lr0", "old": 0.01, "new": 0.005}] if parent else [],
+        "overall": {"precision": 0.7, "recall": 0.6, "mAP50": overall, "mAP50-95": round(overall / 2, 4)},
+        "per_class": per_class,
+        "dataset_fingerprint": "sha256:0",
+        "versions": {"python": "3.11"},
+        "git_commit": "",
+        "why": f"{round_id}: 시태가 드물어서 데이터 증강을 더 한다",
+        "expect": "시태 AP50이 오르고 책상은 그대로",
+        "inputs": {},
+        "resumed": False,
+    }
+
+
+# r02 has the best mAP50 and 학생 AP50, r01 the best 시태 AP50; 책상 ties at 0.950 (both marked).
+HANGUL_RECORDS = [
+    _hangul_record("r01_base", "", [0.800, 0.950, 0.612], 0.787, 79),
+    _hangul_record("r02_lr_low", "r01_base", [0.910, 0.950, 0.405], 0.755, 95),
+    _hangul_record("r03_no_sitae_in_val", "r02_lr_low", [0.850, 0.900, None], 0.700, 3725),
+]
+
+
+@pytest.fixture()
+def hangul_journal(outputs) -> tuple[Path, Path]:
+    """``journal.md`` and ``journal.html`` of three rounds whose classes are 학생, 책상, 시태."""
+    import jsonschema
+
+    for record in HANGUL_RECORDS:
+        jsonschema.validate(record, metrics.schema())
+        folder = outputs / HANGUL_PROFILE / record["round_id"]
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        (folder / "train").mkdir()
+        lines = ["epoch,train/box_loss,train/cls_loss,val/cls_loss,metrics/mAP50-95(B)"]
+        lines += [f"{e},{2 / e},{3 / e},{3.5 / e},{record['overall']['mAP50-95'] * e / 5}" for e in range(1, 6)]
+        (folder / "train" / "results.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return journal.write_journal(HANGUL_PROFILE)
+
+
+def _visible_text(page: str) -> str:
+    """Every character the page shows: the body's text and attribute values (titles, alt texts)."""
+    body = page[page.index("<body>") : page.index("</body>")]
+    body = re.sub(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", "", body)
+    return html.unescape(body)
+
+
+def test_journal_leaderboard_is_a_table_with_the_best_values_marked(hangul_journal):
+    md_path, html_path = hangul_journal
+    page = html_path.read_text(encoding="utf-8")
+    assert "<pre" not in page  # no monospace block whose font lacks Hangul
+    table = re.search(r"<table class=leaderboard>.*?</table>", page, re.S).group(0)
+    for title in ("AP50 학생", "AP50 책상", "AP50 시태", "train time"):
+        assert f">{title}</th>" in table
+    best = re.findall(r'<td class="num best" title="best ([^"]+) of these rounds \(higher is better\)">([^<]+)<', table)
+    assert sorted(best) == sorted(
+        [("mAP50", "0.787"), ("mAP50-95", "0.394"), ("P", "0.700"), ("P", "0.700"), ("P", "0.700"), ("R", "0.600"),
+         ("R", "0.600"), ("R", "0.600"), ("AP50 학생", "0.910"), ("AP50 책상", "0.950"), ("AP50 책상", "0.950"),
+         ("AP50 시태", "0.612")]
+    )  # fmt: skip
+    assert "higher is better" in table and "Train time is not ranked" in table
+    markdown = md_path.read_text(encoding="utf-8")
+    header = "| round | status | mAP50 | mAP50-95 | P | R | AP50 학생 | AP50 책상 | AP50 시태 | train time |"
+    second = "| r02_lr_low | ok | 0.755 | 0.378 | **0.700** | **0.600** | **0.910** | **0.950** | 0.405 | 1m35s |"
+    assert header in markdown and second in markdown
+
+
+def test_journal_font_subset_covers_every_character_on_the_page(hangul_journal):
+    from fontTools.ttLib import TTFont
+
+    from yolo_workbook.core.fonts import FAMILY, cjk_font_path
+
+    page = hangul_journal[1].read_text(encoding="utf-8")
+    assert re.search(rf"body {{ font-family: '{FAMILY}',", page)  # the embedded font first, for every element
+    font = re.search(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", page).group(1)
+    subset = TTFont(io.BytesIO(base64.b64decode(font))).getBestCmap()
+    full = TTFont(str(cjk_font_path())).getBestCmap()
+    shown = {ch for ch in _visible_text(page) if not ch.isspace() or ch == " "}
+    assert {"학", "생", "책", "상", "시", "태", "증", "강", "교", "실"} <= shown  # class names, why, data names
+    assert not [ch for ch in shown if ord(ch) in full and ord(ch) not in subset]
+
+
+@pytest.fixture()
+def chromium() -> str:
+    """The system Chromium and Playwright; skipped (outside CI) when either is missing."""
+    from jupyterlab_session import require_chromium
+
+    return require_chromium()
+
+
+@pytest.mark.browser
+def test_journal_draws_every_hangul_text_in_its_embedded_font_in_chromium(chromium, hangul_journal):
+    """Headless Chromium opens journal.html offline; CDP reports the fonts that drew each element's glyphs."""
+    from jupyterlab_session import chromium_browser
+
+    from yolo_workbook.core.fonts import FAMILY
+
+    html_path = hangul_journal[1]
+    with chromium_browser(chromium) as browser:
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.goto(html_path.as_uri())
+        page.evaluate("() => document.fonts.ready.then(() => document.fonts.status)")
+        cdp = context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        document = cdp.send("DOM.getDocument", {"depth": -1})
+        children = _children_by_id(document["root"])
+        elements = cdp.send("DOM.querySelectorAll", {"nodeId": document["root"]["nodeId"], "selector": "body *"})
+        with_hangul = {}
+        for node_id in elements["nodeIds"]:
+            own_text = "".join(c["nodeValue"] for c in children.get(node_id, []) if c["nodeType"] == 3)
+            if HANGUL_RE.search(own_text):
+                with_hangul[node_id] = own_text.strip()
+        assert len(with_hangul) >= 10, with_hangul  # headings, table cells, why / expect, lineage
+        fallbacks = {}
+        for node_id, text in with_hangul.items():
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node_id})["fonts"]
+            assert sum(f["glyphCount"] for f in fonts) > 0, text
+            others = [f for f in fonts if not (f["isCustomFont"] and f["familyName"] == FAMILY)]
+            if others:
+                fallbacks[text] = others
+        assert not fallbacks, f"drawn partly in a fallback font, not the embedded {FAMILY}: {fallbacks}"
+
+        table = page.locator("table.leaderboard")
+        assert table.count() == 1
+        numbers = table.locator("td.num")
+        assert numbers.count() == len(HANGUL_RECORDS) * 8
+        aligns = numbers.evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+        assert set(aligns) == {"right"}
+        best = table.locator("td.best")
+        assert best.count() >= 1
+        weights = best.evaluate_all("cells => cells.map(c => Number(getComputedStyle(c).fontWeight))")
+        assert min(weights) >= 700
+        sitae = table.locator("td.best[title^='best AP50 시태']")
+        assert sitae.count() == 1 and sitae.inner_text() == "0.612"
+        assert "higher is better" in table.locator("caption").inner_text()
+        context.close()
+
+
+def _children_by_id(node: dict) -> dict[int, list[dict]]:
+    """Every node's children in a ``DOM.getDocument`` tree, by node id."""
+    found = {node["nodeId"]: node.get("children", [])}
+    for child in node.get("children", []):
+        found.update(_children_by_id(child))
+    return found
