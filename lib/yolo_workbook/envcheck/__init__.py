@@ -1,0 +1,1 @@
+"""The environment doctor: versions, device, OpenMP runtimes, base weights, fonts."""

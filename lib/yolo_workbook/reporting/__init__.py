@@ -1,0 +1,1 @@
+"""Reading the results: comparisons between rounds, plots, the journal page."""

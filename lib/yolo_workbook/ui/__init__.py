@@ -1,0 +1,1 @@
+"""JupyterLab: the widgets and the round editor."""
