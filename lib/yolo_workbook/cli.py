@@ -222,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
 
     pipe = verbs.add_parser("pipeline", help="run rounds in lineage order (all by default)")
-    pipe.add_argument("rounds", nargs="*", help="round ids to run (their parents run first when needed)")
+    pipe.add_argument(
+        "rounds", nargs="*", help="round ids to run (the rounds whose weights they start from run first when needed)"
+    )
     add_profile(pipe)
     pipe.add_argument("-q", "--quiet", action="store_true", help="do not echo the notebooks' output")
     pipe.add_argument("--force", action="store_true", help="train finished rounds again (old results kept)")

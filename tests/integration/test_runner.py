@@ -67,7 +67,7 @@ def test_every_round_runs_and_writes_valid_records(ci_pipeline):
         record = json.loads((profile_dir / rid / "metrics.json").read_text())
         jsonschema.validate(record, metrics.schema())
         assert record["status"] == "ok" and record["round_id"] == rid and record["epochs_run"] == 1, rid
-        assert record["parent"] == rnd.parent and record["model_from"] == rnd.model_from
+        assert record["base"] == rnd.base and record["weights_from"] == rnd.weights_from
         assert (profile_dir / rid / "train" / "weights" / "best.pt").is_file()
         assert (profile_dir / rid / "params.resolved.yaml").is_file()
         assert "command: yolo train model=" in (profile_dir / rid / "params.resolved.yaml").read_text()
@@ -84,7 +84,7 @@ def test_every_round_runs_and_writes_valid_records(ci_pipeline):
     provenance = json.loads((Path(r03["data"]["data_yaml"]).parent / "provenance.json").read_text())
     assert [s["name"] for s in provenance["sources"]] == ["classroom_v1", "classroom_v2"]
     r08 = json.loads((profile_dir / "r08_rare_class" / "metrics.json").read_text())
-    assert r08["train_args"]["cls_pw"] == 0.5 and r08["parent"] == "r03_merge"
+    assert r08["train_args"]["cls_pw"] == 0.5 and r08["base"] == "r03_merge"
     listing = (profile_dir / "r08_rare_class" / "train_oversampled.txt").read_text().splitlines()
     assert len(listing) > len(set(listing))  # images with sitae repeated
 

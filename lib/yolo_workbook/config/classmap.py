@@ -94,10 +94,12 @@ def planned_transfer(rnd: Round, *, params_dir: Path | None = None, use_local: b
     Known before anything runs (the weights of a round carry the class names of its data); None when the
     round starts from a file, or a data file cannot be read (``data check`` reports that).
     """
-    if not is_round_reference(rnd.model_from):
+    if not is_round_reference(rnd.weights_from):
         return None
     try:
-        start = load_round(rnd.model_from, profile=rnd.profile, check=False, params_dir=params_dir, use_local=use_local)
+        start = load_round(
+            rnd.weights_from, profile=rnd.profile, check=False, params_dir=params_dir, use_local=use_local
+        )
     except WorkbookError:
         return None
     weights, data = planned_names(start), planned_names(rnd)

@@ -15,7 +15,9 @@ def describe(rnd: Round) -> str:
         return str(value).replace("\n", " ")
 
     starts = (
-        f"the best weights of round {rnd.model_from}" if is_round_reference(rnd.model_from) else rnd.model_from or "-"
+        f"the best weights of round {rnd.weights_from}"
+        if is_round_reference(rnd.weights_from)
+        else rnd.weights_from or "-"
     )
     lines = [
         f"round     {rnd.round_id}  (notebook {rnd.notebook}, profile {rnd.profile or 'none'})",
@@ -51,11 +53,11 @@ def _cli_value(value: Any) -> str:
 def yolo_command(rnd: Round, *, start_weights: str = "") -> list[str]:
     """The single ``yolo train ...`` command equivalent to this round.
 
-    ``model=`` is the parent round's ``best.pt`` (or the weights file), ``data=`` the dataset's
+    ``model=`` is the weights_from round's ``best.pt`` (or the weights file), ``data=`` the dataset's
     data.yaml (or the combined one the round writes), then the train arguments in file order, then
     the output folder. Nothing is checked or downloaded.
     """
-    source = rnd.model_from
+    source = rnd.weights_from
     if not start_weights:
         start_weights = str(best_weights_of(source, rnd.profile)) if is_round_reference(source) else source
     from yolo_workbook.data.merge import planned_data_yaml
@@ -78,7 +80,7 @@ def diff_rounds(old: Round, new: Round) -> list[tuple[str, str, Any, Any]]:
         for section, values in (
             ("datasets", rnd.datasets),
             ("data", rnd.to_dict()["data"]),
-            ("model", {"from": rnd.model_from}),
+            ("model", {"from": rnd.weights_from}),
             ("train", rnd.train),
             ("predict", rnd.predict),
         ):
@@ -114,9 +116,9 @@ def format_diff(old: Round, new: Round) -> str:
     return "\n".join(lines)
 
 
-def changes_from_parent(rnd: Round) -> str:
+def changes_from_base(rnd: Round) -> str:
     """The diff of a round against the round it extends (for the notebooks)."""
-    if not rnd.parent:
+    if not rnd.base:
         return f"{rnd.round_id} extends no round"
-    parent = load_round(rnd.parent, profile=rnd.profile, check=False)
-    return format_diff(parent, rnd)
+    base = load_round(rnd.base, profile=rnd.profile, check=False)
+    return format_diff(base, rnd)

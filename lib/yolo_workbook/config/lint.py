@@ -290,7 +290,7 @@ def check_round_file(path: Path) -> tuple[dict[str, Any], dict[str, int], list[P
 
 
 def check_model_from(source: str, params_dir: Path) -> tuple[str, str] | None:
-    """A parent round that has no file, or a weights path that does not exist: ``(message, fix)``."""
+    """A weights_from round that has no file, or a weights path that does not exist: ``(message, fix)``."""
     if is_round_reference(source):
         if not (params_dir / f"{source}.yaml").is_file():
             return f"names round '{source}', but params/{source}.yaml does not exist", "name an existing round"
@@ -367,7 +367,7 @@ def _class_order_problems(rnd: Round, *, params_dir: Path, use_local: bool) -> l
         problems.append(
             Problem(
                 "warning", file, line, "train.cls_remap",
-                f"{rnd.round_id}: the data lists the classes of {rnd.model_from} in another order and cls_remap is"
+                f"{rnd.round_id}: the data lists the classes of {rnd.weights_from} in another order and cls_remap is"
                 f" off: {transfer['text'].split(': ', 1)[1]}",
                 "remove 'cls_remap: false' (ultralytics then copies the rows by class name)",
             )
@@ -377,7 +377,7 @@ def _class_order_problems(rnd: Round, *, params_dir: Path, use_local: bool) -> l
         parts = []
         if transfer["only_in_weights"]:
             names = ", ".join(transfer["only_in_weights"])
-            parts.append(f"{names} in the weights of {rnd.model_from}, not in the data")
+            parts.append(f"{names} in the weights of {rnd.weights_from}, not in the data")
         if transfer["only_in_data"]:
             parts.append(f"{', '.join(transfer['only_in_data'])} in the data, not in the weights (learned anew)")
         problems.append(
@@ -393,7 +393,7 @@ def _class_order_problems(rnd: Round, *, params_dir: Path, use_local: bool) -> l
 def check_resolved(
     rnd: Round, *, params_dir: Path, use_local: bool = True, known: dict[str, str] | None = None
 ) -> list[Problem]:
-    """Problems that only show once the layers are merged: optimizer/lr0, parents, weights, freeze, values.
+    """Problems that only show once the layers are merged: optimizer/lr0, weights_from rounds, weights, freeze, values.
 
     ``known`` maps round ids already resolved to their ``model.from`` (it saves loading them again).
     """
@@ -415,7 +415,7 @@ def check_resolved(
                         "set the optimizer in the same round, e.g. 'optimizer: SGD' (or AdamW), to make it count",
                     )
                 )
-    if not rnd.model_from and rnd.notebook != "01_env_setup":
+    if not rnd.weights_from and rnd.notebook != "01_env_setup":
         file, line = _line_of(rnd, "model", "from")
         problems.append(
             _err(
@@ -423,7 +423,7 @@ def check_resolved(
                 line,
                 "model.from",
                 f"{rnd.round_id}: no starting weights",
-                "add 'model: {from: yolov8n.pt}' or a parent round id",
+                "add 'model: {from: yolov8n.pt}' or a round id to start from its weights",
             )
         )
     freeze = train.get("freeze")
@@ -456,17 +456,17 @@ def check_resolved(
 
 def _first_weights(rnd: Round, *, params_dir: Path, use_local: bool, known: dict[str, str]) -> str:
     """The weights or model file at the root of a round's ``model.from`` lineage (``""`` when it cannot be told)."""
-    source, seen = rnd.model_from, {rnd.round_id}
+    source, seen = rnd.weights_from, {rnd.round_id}
     while is_round_reference(source) and source not in seen:
         seen.add(source)
         if source not in known:
             try:
-                parent = load_round(
+                source_round = load_round(
                     source, profile=rnd.profile, params_dir=params_dir, use_local=use_local, check=False
                 )
             except ParamsError:
                 return ""
-            known[source] = parent.model_from
+            known[source] = source_round.weights_from
         source = known[source]
     return "" if is_round_reference(source) else source
 
@@ -482,7 +482,7 @@ def _check_target(
         rnd = load_round(path.stem, profile=profile, params_dir=base, use_local=use_local, check=False)
     except ParamsError as exc:
         return [*problems, _err(_relative(path), None, "", exc.message, exc.fix)]
-    known[rnd.round_id] = rnd.model_from
+    known[rnd.round_id] = rnd.weights_from
     resolved = check_resolved(rnd, params_dir=base, use_local=use_local, known=known)
     return problems + [p for p in resolved if p not in problems]
 

@@ -74,7 +74,7 @@ class Round:
         datasets (dict[str, str]): Dataset name -> data.yaml path, as written.
         data_use (list[str]): Names of the datasets this round trains on, in order (several are merged).
         oversample (dict): ``{"classes": [...], "target_share": 0.25}`` or ``{}``.
-        model_from (str): A parent round id (its best weights) or a weights / model yaml path.
+        weights_from (str): ``model.from``: a round id (that round's best weights) or a weights / model yaml path.
         train (dict[str, Any]): ultralytics train arguments, verbatim.
         predict (dict[str, Any]): ultralytics predict arguments plus ``source``.
         runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
@@ -91,7 +91,7 @@ class Round:
     expect: str
     datasets: dict[str, str]
     data_use: list[str]
-    model_from: str
+    weights_from: str
     train: dict[str, Any]
     predict: dict[str, Any]
     oversample: dict[str, Any] = field(default_factory=dict)
@@ -101,7 +101,7 @@ class Round:
     origin: dict[str, str] = field(default_factory=dict)
 
     @property
-    def parent(self) -> str:
+    def base(self) -> str:
         """The round this one extends (``""`` for a root round)."""
         return self.chain[-2] if len(self.chain) > 1 else ""
 
@@ -129,7 +129,7 @@ class Round:
             "expect": self.expect,
             "datasets": self.datasets,
             "data": {"use": self.data_use, **({"oversample": self.oversample} if self.oversample else {})},
-            "model": {"from": self.model_from},
+            "model": {"from": self.weights_from},
             "train": self.train,
             "predict": self.predict,
             **({"runtime": self.runtime} if self.runtime else {}),
@@ -361,7 +361,7 @@ def load_round(
         if key in ("round_id", "extends") and not _is_empty(value) and value != file_values.get(key):
             raise ParamsError(
                 f"parameter {key}={value!r} differs from the round file ({file_values.get(key)!r})",
-                fix=f"edit {files[len(chain) - 1]} instead: a round's identity and parent live in its file",
+                fix=f"edit {files[len(chain) - 1]} instead: a round's identity and base live in its file",
             )
         if key not in ROUND_KEYS:
             raise ParamsError(f"injected parameter '{key}' is not a round key", fix=_suggest(key, ROUND_KEYS))
@@ -405,7 +405,7 @@ def load_round(
         expect=str(own.get("expect") or "").strip(),
         datasets=datasets,
         data_use=list(data_use),
-        model_from=str((merged.get("model") or {}).get("from") or ""),
+        weights_from=str((merged.get("model") or {}).get("from") or ""),
         train=dict(merged.get("train") or {}),
         predict=dict(merged.get("predict") or {}),
         oversample=dict((merged.get("data") or {}).get("oversample") or {}),

@@ -29,8 +29,8 @@ class WeightsError(WorkbookError):
     """Model weights cannot be found, downloaded or built."""
 
 
-class ParentNotRunError(WorkbookError):
-    """A round starts from a parent round's weights, but the parent has not run yet."""
+class WeightsFromNotRunError(WorkbookError):
+    """A round starts from another round's weights (its ``model.from``), but that round has not run yet."""
 
 
 class PredictError(WorkbookError):

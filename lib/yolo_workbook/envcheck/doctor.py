@@ -140,8 +140,8 @@ def weights_findings(rounds: list[Round]) -> list[Finding]:
 
     by_source: dict[str, list[str]] = {}
     for rnd in rounds:
-        if rnd.notebook in TRAINING_NOTEBOOKS and rnd.model_from and not is_round_reference(rnd.model_from):
-            by_source.setdefault(rnd.model_from, []).append(rnd.round_id)
+        if rnd.notebook in TRAINING_NOTEBOOKS and rnd.weights_from and not is_round_reference(rnd.weights_from):
+            by_source.setdefault(rnd.weights_from, []).append(rnd.round_id)
     findings = []
     for source, users in sorted(by_source.items()):
         used = f"(model.from of {', '.join(users)})"

@@ -63,8 +63,8 @@ def round_id_of(path: str | Path) -> str:
 def run_round(round_id: str, *, profile: str = "", log_output: bool = True, force: bool = False) -> Path | None:
     """Execute a round's notebook with papermill into ``outputs/<profile>/<round_id>/``.
 
-    The round is checked (lint, data, parent weights, rerun state) before any kernel starts, so
-    a typo or a missing parent fails in a second. A finished round with unchanged inputs is up to
+    The round is checked (lint, data, start weights, rerun state) before any kernel starts, so
+    a typo or a weights_from round that has not run fails in a second. A finished round with unchanged inputs is up to
     date and does not run; one with changed inputs is refused unless ``force``; an interrupted one
     resumes. Earlier results move to ``history/``. The round's lock is taken first and held until
     its notebook ends: a second run of the same round (another terminal, JupyterLab) is refused
@@ -91,8 +91,8 @@ def _run_locked(rnd: Round, *, log_output: bool, force: bool, papermill: Any) ->
     round_id, out_dir = rnd.round_id, rnd.output_dir
     if rnd.notebook in TRAINING_NOTEBOOKS:
         check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
-    # The starting weights of a training or prediction round: a parent that has not run, or a .pt that is cut
-    # short, fails here, before anything moves. (The environment notebook loads no weights.)
+    # The starting weights of a training or prediction round: a weights_from round that has not run, or a .pt
+    # that is cut short, fails here, before anything moves. (The environment notebook loads no weights.)
     weights = resolve_start_weights(rnd) if rnd.notebook != NOTEBOOKS[0] else ""
     if rnd.notebook in TRAINING_NOTEBOOKS:
         state = check_rerun(rnd, round_inputs(rnd, weights), force=force)
@@ -137,12 +137,12 @@ def pipeline_order(rounds: list[Round]) -> list[Round]:
             (
                 r
                 for r in pending
-                if not is_round_reference(r.model_from) or r.model_from in done or r.model_from not in ids
+                if not is_round_reference(r.weights_from) or r.weights_from in done or r.weights_from not in ids
             ),
             None,
         )
         if ready is None:
-            cycle = ", ".join(f"{r.round_id} <- {r.model_from}" for r in pending)
+            cycle = ", ".join(f"{r.round_id} <- {r.weights_from}" for r in pending)
             raise ParamsError(f"rounds start from each other's weights in a cycle: {cycle}")
         pending.remove(ready)
         ordered.append(ready)
@@ -160,7 +160,7 @@ def with_dependencies(round_ids: list[str], *, profile: str) -> list[Round]:
             continue
         rnd = load_round(rid, profile=profile, check=False)  # each round is checked when it runs
         resolved[rid] = rnd
-        need = rnd.model_from  # a round id, or a weights / model file, or nothing: only a round can be needed
+        need = rnd.weights_from  # a round id, or a weights / model file, or nothing: only a round can be needed
         if not is_round_reference(need) or need in resolved:
             continue
         if need in round_ids or not best_weights_of(need, profile).is_file():
@@ -174,7 +174,7 @@ def run_pipeline(
     """Run rounds in lineage order; a failure skips only the rounds that depend on it.
 
     Args:
-        round_ids (list[str] | None): Rounds to run (with the parents they need); all when None.
+        round_ids (list[str] | None): Rounds to run (with the weights_from rounds they need); all when None.
         profile (str): Profile to overlay.
         log_output (bool): Echo notebook output.
 
@@ -190,8 +190,8 @@ def run_pipeline(
     outcomes: list[RunOutcome] = []
     broken: set[str] = set()
     for rnd in ordered:
-        if rnd.model_from in broken:
-            outcomes.append(RunOutcome(rnd.round_id, "skipped", 0.0, f"needs {rnd.model_from}, which did not finish"))
+        if rnd.weights_from in broken:
+            outcomes.append(RunOutcome(rnd.round_id, "skipped", 0.0, f"needs {rnd.weights_from}, which did not finish"))
             broken.add(rnd.round_id)
             continue
         started = time.time()

@@ -185,7 +185,7 @@ def _predict_locked(
     summary = {
         "round_id": rnd.round_id,
         "model": weights,
-        "model_from": rnd.model_from,
+        "weights_from": rnd.weights_from,
         "source": source,
         "fps": fps,
         "frames": frames,

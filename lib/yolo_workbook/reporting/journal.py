@@ -62,7 +62,7 @@ def lineage(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
     children: dict[str, list[dict[str, Any]]] = {}
     roots = []
     for record in records:
-        source = record.get("model_from", "")
+        source = record.get("weights_from", "")
         if source in ids:
             children.setdefault(source, []).append(record)
         else:
@@ -71,9 +71,9 @@ def lineage(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
 
     def visit(record: dict[str, Any], depth: int) -> None:
         data = " + ".join(record.get("data", {}).get("use", [])) or "-"
-        source = record.get("model_from", "")
+        source = record.get("weights_from", "")
         start = f"{source}'s best weights" if source in ids else source
-        extends = f", extends {record['parent']}" if record.get("parent") else ""
+        extends = f", extends {record['base']}" if record.get("base") else ""
         lines.append((depth, f"{start} → **{record['round_id']}** on {data}{extends}"))
         for child in children.get(record["round_id"], []):
             visit(child, depth + 1)
@@ -83,8 +83,8 @@ def lineage(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
     return lines
 
 
-def _class_rows(record: dict[str, Any], parent: dict[str, Any] | None) -> list[list[str]]:
-    deltas = compare.class_deltas(record, parent)
+def _class_rows(record: dict[str, Any], base: dict[str, Any] | None) -> list[list[str]]:
+    deltas = compare.class_deltas(record, base)
     rows = []
     for name, entry in (record.get("per_class") or {}).items():
         if not entry.get("in_val"):
@@ -109,12 +109,12 @@ def _class_rows(record: dict[str, Any], parent: dict[str, Any] | None) -> list[l
 def _prediction_text(summary: dict[str, Any]) -> str:
     counts = ", ".join(f"{n}: {c['detections']} in {c['frames_with']} frames" for n, c in summary["per_class"].items())
     return (
-        f"weights of {summary.get('model_from')}, {summary['frames']} frames at {summary.get('frames_per_second')}"
+        f"weights of {summary.get('weights_from')}, {summary['frames']} frames at {summary.get('frames_per_second')}"
         f" frames/s; {counts or 'no detections'}"
     )
 
 
-CLASS_HEADER = ["class", "AP50", "Δ AP50 vs parent", "AP50-95", "P", "R", "val instances", "train share"]
+CLASS_HEADER = ["class", "AP50", "Δ AP50 vs base", "AP50-95", "P", "R", "val instances", "train share"]
 PRINTABLE_ASCII = "".join(map(chr, range(0x20, 0x7F)))
 BEST_NOTE = (
     "Bold: the best value of each metric column (higher is better for mAP50, mAP50-95, P, R"
@@ -182,13 +182,13 @@ def build(profile: str) -> dict[str, Any]:
     figures: dict[str, bytes] = {}
     entries = []
     for record in records:
-        parent = compare.parent_of(record, records)
+        base = compare.base_of(record, records)
         rid = record["round_id"]
         if record.get("per_class"):
-            pair = [r for r in (parent, record) if r]
+            pair = [r for r in (base, record) if r]
             sources = [paths.round_dir(r["round_id"], profile) / "metrics.json" for r in pair]
             figures[f"{rid}_classes.png"] = _figure(
-                f"{rid}_classes.png", sources, profile, functools.partial(plots.round_vs_parent, record, parent)
+                f"{rid}_classes.png", sources, profile, functools.partial(plots.round_vs_base, record, base)
             )
             figures[f"{rid}_curves.png"] = _figure(
                 f"{rid}_curves.png", sources, profile, functools.partial(plots.training_curves, pair, profile=profile)
@@ -196,10 +196,10 @@ def build(profile: str) -> dict[str, Any]:
         entries.append(
             {
                 "record": record,
-                "parent": parent,
-                "verdict": compare.verdict(record, parent),
+                "base": base,
+                "verdict": compare.verdict(record, base),
                 "changes": _diff_lines(record),
-                "classes": _class_rows(record, parent),
+                "classes": _class_rows(record, base),
             }
         )
     usable = [r for r in records if r.get("per_class")]
@@ -249,10 +249,10 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             f"**{entry['verdict']}**",
             "",
             f"- notebook `{record['notebook']}`, status **{record['status']}**, {_run_text(record)}",
-            f"- started from `{record.get('model_from')}`, data {' + '.join(record.get('data', {}).get('use', []))}",
+            f"- started from `{record.get('weights_from')}`, data {' + '.join(record.get('data', {}).get('use', []))}",
             f"- why: {record.get('why') or '–'}".replace("\n", " "),
             f"- expect: {record.get('expect') or '–'}".replace("\n", " "),
-            f"- changed against {record.get('parent') or 'nothing (root round)'}: "
+            f"- changed against {record.get('base') or 'nothing (root round)'}: "
             + ("; ".join(entry["changes"]) if entry["changes"] else "nothing"),
             f"- overall: mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
             f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}",
@@ -303,11 +303,11 @@ def to_html(journal: dict[str, Any]) -> str:
             f"<p class=verdict>{esc(entry['verdict'])}</p><dl>",
             f"<dt>run</dt><dd>notebook {esc(record['notebook'])}, status <b>{esc(record['status'])}</b>,"
             f" {esc(_run_text(record))}</dd>",
-            f"<dt>started from</dt><dd>{esc(record.get('model_from'))}, data"
+            f"<dt>started from</dt><dd>{esc(record.get('weights_from'))}, data"
             f" {esc(' + '.join(record.get('data', {}).get('use', [])))}</dd>",
             f"<dt>why</dt><dd>{esc(record.get('why') or '–')}</dd>",
             f"<dt>expect</dt><dd>{esc(record.get('expect') or '–')}</dd>",
-            f"<dt>changed against {esc(record.get('parent') or 'nothing')}</dt><dd>{esc(changes)}</dd>",
+            f"<dt>changed against {esc(record.get('base') or 'nothing')}</dt><dd>{esc(changes)}</dd>",
             f"<dt>overall</dt><dd>mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
             f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}</dd></dl>",
         ]

@@ -84,19 +84,19 @@ def training_curves(records: list[dict[str, Any]], *, profile: str) -> Any:
     return fig
 
 
-def round_vs_parent(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
-    """Per-class AP50 of a round beside its parent's, each bar labelled with the change."""
+def round_vs_base(record: dict[str, Any], base: dict[str, Any] | None) -> Any:
+    """Per-class AP50 of a round beside its base's, each bar labelled with the change."""
     plt = _pyplot()
     names = list(record.get("per_class") or {})
     fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(names)), 3))
-    runs = [r for r in (parent, record) if r and r.get("per_class")]
+    runs = [r for r in (base, record) if r and r.get("per_class")]
     width = 0.8 / max(1, len(runs))
     for i, run in enumerate(runs):
         values = [(run["per_class"].get(n) or {}).get("AP50") or 0 for n in names]
         bars = ax.bar([x + i * width for x in range(len(names))], values, width, label=run["round_id"])
-        if run is record and parent and parent.get("per_class"):
+        if run is record and base and base.get("per_class"):
             for bar, name in zip(bars, names, strict=True):
-                before = (parent["per_class"].get(name) or {}).get("AP50")
+                before = (base["per_class"].get(name) or {}).get("AP50")
                 now = (record["per_class"].get(name) or {}).get("AP50")
                 if before is not None and now is not None:
                     ax.annotate(
@@ -109,7 +109,7 @@ def round_vs_parent(record: dict[str, Any], parent: dict[str, Any] | None) -> An
     ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(names))], names)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("AP50")
-    ax.set_title(f"{record['round_id']}: per-class AP50" + (f" vs {parent['round_id']}" if parent else ""))
+    ax.set_title(f"{record['round_id']}: per-class AP50" + (f" vs {base['round_id']}" if base else ""))
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
@@ -152,7 +152,7 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
             capture.set(cv2.CAP_PROP_POS_FRAMES, frame["frame_id"])
             ok, image = capture.read()
         else:
-            folder = Path(source) if Path(source).is_dir() else Path(source).parent
+            folder = Path(source) if Path(source).is_dir() else Path(source).base
             image = cv2.imread(str(folder / frame.get("source", "")))
             ok = image is not None
         if not ok:

@@ -20,7 +20,10 @@ from yolo_workbook.core.text import column_widths, format_row, table
 from yolo_workbook.data import dataset
 
 SCHEMA_PATH = paths.SCHEMAS_DIR / "metrics.schema.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each earlier version called a field: version 1 said "parent" for the round a round extends
+# and "model_from" for model.from; version 2 names the two relations apart.
+_RENAMED_SINCE = {1: {"parent": "base", "model_from": "weights_from"}}
 
 
 def _versions() -> dict[str, str]:
@@ -117,8 +120,8 @@ def build_record(
         "status": status,
         "error": error,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "parent": rnd.parent,
-        "model_from": rnd.model_from,
+        "base": rnd.base,
+        "weights_from": rnd.weights_from,
         "start_weights": start_weights,
         "data": {"use": rnd.data_use, "data_yaml": str(data_yaml), "names": names},
         "train_args": rnd.train,
@@ -166,13 +169,13 @@ def _params_diff(rnd: Round) -> list[dict[str, Any]]:
     from yolo_workbook.config.explain import diff_rounds
     from yolo_workbook.config.params import load_round
 
-    if not rnd.parent:
+    if not rnd.base:
         return []
     try:
-        parent = load_round(rnd.parent, profile=rnd.profile, check=False)
+        base = load_round(rnd.base, profile=rnd.profile, check=False)
     except Exception:
         return []
-    return [{"change": kind, "key": key, "old": old, "new": new} for kind, key, old, new in diff_rounds(parent, rnd)]
+    return [{"change": kind, "key": key, "old": old, "new": new} for kind, key, old, new in diff_rounds(base, rnd)]
 
 
 def write_record(record: dict[str, Any], path: Path) -> Path:
@@ -191,8 +194,27 @@ def load_records(profile: str) -> list[dict[str, Any]]:
         if not isinstance(record, dict) or "round_id" not in record:
             print(f"warning: skipping unreadable record {path}")
             continue
-        records.append(record)
+        records.append(upgrade_record(record))
     return records
+
+
+def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A record of any earlier schema version, with the field names of the current one.
+
+    Examples:
+        >>> upgrade_record({"schema_version": 1, "round_id": "r04", "parent": "r03", "model_from": "r02"})
+        {'schema_version': 2, 'round_id': 'r04', 'base': 'r03', 'weights_from': 'r02'}
+    """
+    version = record.get("schema_version", 1)
+    if not isinstance(version, int) or version >= SCHEMA_VERSION:
+        return record
+    upgraded = dict(record)
+    for since in range(version, SCHEMA_VERSION):
+        for old, new in _RENAMED_SINCE.get(since, {}).items():
+            if old in upgraded:
+                upgraded = {new if key == old else key: value for key, value in upgraded.items()}
+    upgraded["schema_version"] = SCHEMA_VERSION
+    return upgraded
 
 
 # The leaderboard's overall columns: (title, key of ``overall``). Every metric column is higher-is-better.

@@ -13,7 +13,7 @@ from yolo_workbook.config.explain import yolo_command
 from yolo_workbook.config.lint import RESERVED_TRAIN_KEYS
 from yolo_workbook.config.params import Round, best_weights_of, is_round_reference, round_file, save_resolved
 from yolo_workbook.core import locks, openmp, paths
-from yolo_workbook.core.errors import ParamsError, ParentNotRunError, RoundChangedError, WeightsError
+from yolo_workbook.core.errors import ParamsError, RoundChangedError, WeightsError, WeightsFromNotRunError
 from yolo_workbook.core.files import archive_previous
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
@@ -48,7 +48,7 @@ def resolve_start_weights(rnd: Round) -> str:
     yaml (``yolov8n.yaml``: a fresh model), or a weights file (a path, or an ultralytics name such
     as ``yolov8n.pt`` that is downloaded when missing).
     """
-    source = rnd.model_from
+    source = rnd.weights_from
     where = rnd.where("model", "from")
     if not source:
         raise ParamsError(f"{where}: round '{rnd.round_id}' has no 'model.from'", fix="add 'model: {from: yolov8n.pt}'")
@@ -61,11 +61,11 @@ def resolve_start_weights(rnd: Round) -> str:
         best = best_weights_of(source, rnd.profile)
         if not best.is_file():
             profile = f" --profile {rnd.profile}" if rnd.profile else ""
-            raise ParentNotRunError(
+            raise WeightsFromNotRunError(
                 f"round '{rnd.round_id}' starts from the best weights of round '{source}', which has not run"
                 f" under profile '{rnd.profile or 'default'}' (looked for {best})",
                 fix=f"run it first: yolo-workbook run params/{source}.yaml{profile}"
-                f"  (yolo-workbook pipeline{profile} runs parents first)",
+                f"  (yolo-workbook pipeline{profile} runs the rounds they start from first)",
             )
         return str(checkpoints.check_weights_file(best, where=where))
     if source.endswith((".yaml", ".yml")):

@@ -47,9 +47,9 @@ def chain(params_dir):
 def test_extends_chain_deep_merges_dicts_and_replaces_scalars_and_lists(chain):
     rnd = load("r03_more", params_dir=chain, use_local=False)
     assert rnd.chain == ["r01_base", "r02_tune", "r03_more"]
-    assert rnd.parent == "r02_tune"
+    assert rnd.base == "r02_tune"
     assert rnd.train == {"epochs": 50, "imgsz": 640, "lr0": 0.01, "classes": [3], "cos_lr": True}
-    assert rnd.model_from == "r01_base"
+    assert rnd.weights_from == "r01_base"
     assert rnd.data_use == ["first"]
     assert rnd.notebook == "04_tune_round"
     assert rnd.where("train", "lr0").endswith("r02_tune.yaml")
@@ -188,11 +188,11 @@ def test_repository_rounds_resolve_with_every_profile():
 
 def test_repository_rounds_keep_the_diary_values():
     r = {rid: load(rid, use_local=False) for rid in params.list_rounds()}
-    assert r["r01_base"].model_from == "yolov8n.pt"
+    assert r["r01_base"].weights_from == "yolov8n.pt"
     assert r["r01_base"].train == {"epochs": 50, "imgsz": 640, "batch": 16, "pretrained": True, "lr0": 0.001}
-    assert r["r02_freeze_new_data"].model_from == "r01_base" and r["r02_freeze_new_data"].train["freeze"] == 10
+    assert r["r02_freeze_new_data"].weights_from == "r01_base" and r["r02_freeze_new_data"].train["freeze"] == 10
     for rid in ("r03_merge", "r04_lr_cos", "r05_augment", "r06_cls_weight", "r07_lr_freeze6"):
-        assert r[rid].model_from == "r02_freeze_new_data", rid
+        assert r[rid].weights_from == "r02_freeze_new_data", rid
         assert r[rid].data_use == ["classroom_v1", "classroom_v2"], rid
         assert r[rid].train["epochs"] == 100, rid
     assert r["r04_lr_cos"].train["lr0"] == 0.01 and r["r04_lr_cos"].train["cos_lr"] is True
@@ -210,8 +210,8 @@ def test_repository_rounds_keep_the_diary_values():
 
 
 def test_demo_profile_trains_round_one_from_a_model_yaml():
-    assert load("r01_base", profile="demo", use_local=False).model_from == "yolov8n.yaml"
-    assert load("r02_freeze_new_data", profile="demo", use_local=False).model_from == "r01_base"
+    assert load("r01_base", profile="demo", use_local=False).weights_from == "yolov8n.yaml"
+    assert load("r02_freeze_new_data", profile="demo", use_local=False).weights_from == "r01_base"
 
 
 def test_describe_is_deterministic(chain):

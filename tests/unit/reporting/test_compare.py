@@ -1,4 +1,4 @@
-"""compare: deltas against the parent, the weakest class, and the one-line verdict."""
+"""compare: deltas against the base, the weakest class, and the one-line verdict."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from yolo_workbook.reporting import compare
 from yolo_workbook.ui import widgets
 
 
-def _record(rid: str, parent: str, ap50: dict[str, float | None], map5095: float, shares: dict[str, float]) -> dict:
+def _record(rid: str, base: str, ap50: dict[str, float | None], map5095: float, shares: dict[str, float]) -> dict:
     per_class = {
         name: {
             "in_val": value is not None,
@@ -17,16 +17,16 @@ def _record(rid: str, parent: str, ap50: dict[str, float | None], map5095: float
         for name, value in ap50.items()
     }
     overall = {"mAP50": 0.8, "mAP50-95": map5095, "precision": 0.7, "recall": 0.7}
-    return {"round_id": rid, "parent": parent, "status": "ok", "overall": overall, "per_class": per_class}
+    return {"round_id": rid, "base": base, "status": "ok", "overall": overall, "per_class": per_class}
 
 
 SHARES = {"student": 0.45, "desk": 0.45, "sitae": 0.10}
 
 
 def test_class_deltas_skip_classes_absent_from_val():
-    parent = _record("r03_merge", "", {"student": 0.9, "desk": 0.9, "sitae": 0.5}, 0.60, SHARES)
+    base = _record("r03_merge", "", {"student": 0.9, "desk": 0.9, "sitae": 0.5}, 0.60, SHARES)
     child = _record("r04_lr_cos", "r03_merge", {"student": 0.95, "desk": 0.92, "sitae": None}, 0.64, SHARES)
-    assert compare.class_deltas(child, parent) == {"student": 0.05, "desk": 0.02, "sitae": None}
+    assert compare.class_deltas(child, base) == {"student": 0.05, "desk": 0.02, "sitae": None}
 
 
 def test_weakest_class_and_its_share():
@@ -35,16 +35,16 @@ def test_weakest_class_and_its_share():
 
 
 def test_verdict_names_the_change_and_the_rare_class():
-    parent = _record("r03_merge", "", {"student": 0.9, "desk": 0.9, "sitae": 0.5}, 0.60, SHARES)
+    base = _record("r03_merge", "", {"student": 0.9, "desk": 0.9, "sitae": 0.5}, 0.60, SHARES)
     child = _record("r04_lr_cos", "r03_merge", {"student": 0.97, "desk": 0.91, "sitae": 0.4}, 0.64, SHARES)
-    line = compare.verdict(child, parent)
+    line = compare.verdict(child, base)
     assert line.startswith("mAP50-95 +0.040 vs r03_merge; sitae AP50 -0.100; student AP50 +0.070")
     assert "weakest: sitae (AP50 0.400, 10% of training boxes)" in line
 
 
 def test_verdict_of_a_root_and_of_a_failed_round():
     root = _record("r01_base", "", {"student": 0.9, "desk": 0.95, "sitae": 0.4}, 0.5, SHARES)
-    assert "no parent to compare with" in compare.verdict(root, None)
+    assert "no base to compare with" in compare.verdict(root, None)
     failed = {"round_id": "r02_x", "status": "failed", "error": "CUDA out of memory", "overall": None}
     assert compare.verdict(failed, root) == "failed: CUDA out of memory"
 

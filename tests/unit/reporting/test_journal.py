@@ -100,7 +100,7 @@ def test_hangul_class_names_render_without_missing_glyphs(tmp_path, ci_data):
         for fig in (
             plots.class_balance({"교실": counts}),
             plots.per_class_ap([record]),
-            plots.round_vs_parent(record, None),
+            plots.round_vs_base(record, None),
         ):
             fig.savefig(io.BytesIO(), format="png")
 
@@ -111,7 +111,7 @@ HANGUL_PROFILE = "ko"
 HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")  # jamo, compatibility jamo, syllables
 
 
-def _hangul_record(round_id: str, parent: str, ap50: list[float | None], overall: float, seconds: float) -> dict:
+def _hangul_record(round_id: str, base: str, ap50: list[float | None], overall: float, seconds: float) -> dict:
     """A ``metrics.json`` record with the founding user's class names, valid against the schema."""
     per_class = {
         name: {
@@ -129,15 +129,15 @@ def _hangul_record(round_id: str, parent: str, ap50: list[float | None], overall
         for cid, (name, value) in enumerate(zip(HANGUL, ap50, strict=True))
     }
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "round_id": round_id,
         "profile": HANGUL_PROFILE,
-        "notebook": "03_finetune" if parent else "02_base_train",
+        "notebook": "03_finetune" if base else "02_base_train",
         "status": "ok",
         "error": "",
         "finished_at": "2026-11-26T10:00:00+0900",
-        "parent": parent,
-        "model_from": parent or "yolov8n.pt",
+        "base": base,
+        "weights_from": base or "yolov8n.pt",
         "start_weights": "yolov8n.pt",
         "data": {"use": ["교실"], "data_yaml": "data.yaml", "names": HANGUL},
         "train_args": {"epochs": 5, "lr0": 0.01},
@@ -145,7 +145,7 @@ def _hangul_record(round_id: str, parent: str, ap50: list[float | None], overall
         "epochs_run": 5,
         "best_epoch": 4,
         "train_seconds": seconds,
-        "params_diff": [{"change": "~", "key": "train.lr0", "old": 0.01, "new": 0.005}] if parent else [],
+        "params_diff": [{"change": "~", "key": "train.lr0", "old": 0.01, "new": 0.005}] if base else [],
         "overall": {"precision": 0.7, "recall": 0.6, "mAP50": overall, "mAP50-95": round(overall / 2, 4)},
         "per_class": per_class,
         "dataset_fingerprint": "sha256:0",

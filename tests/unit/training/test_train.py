@@ -15,7 +15,7 @@ import yaml
 from conftest import BIN, ROOT, write
 
 from yolo_workbook.config import params
-from yolo_workbook.core.errors import ParamsError, ParentNotRunError, WeightsError
+from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotRunError
 from yolo_workbook.training import metrics, train
 
 
@@ -62,7 +62,7 @@ def test_good_train_arguments_pass():
 def test_parent_not_run_names_the_parent_and_the_command(outputs):
     rnd = params.load_round("r02_freeze_new_data", profile="ci", use_local=False)
     with pytest.raises(
-        ParentNotRunError,
+        WeightsFromNotRunError,
         match=r"(?s)round 'r01_base'.*has not run.*yolo-workbook run params/r01_base.yaml --profile ci",
     ):
         train.resolve_start_weights(rnd)
