@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from journal_samples import write_hangul_journal
 
 from yolo_workbook.core.fonts import setup_matplotlib
 from yolo_workbook.data import dataset
-from yolo_workbook.reporting import journal, plots
+from yolo_workbook.reporting import plots
 from yolo_workbook.training import metrics
 
 HANGUL = ["학생", "책상", "시태"]
@@ -107,80 +108,11 @@ def test_hangul_class_names_render_without_missing_glyphs(tmp_path, ci_data):
 
 # --- Hangul in journal.html: the leaderboard table and the embedded font ----------------------------
 
-HANGUL_PROFILE = "ko"
-HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")  # jamo, compatibility jamo, syllables
-
-
-def _hangul_record(round_id: str, base: str, ap50: list[float | None], overall: float, seconds: float) -> dict:
-    """A ``metrics.json`` record with the founding user's class names, valid against the schema."""
-    per_class = {
-        name: {
-            "id": cid,
-            "in_val": value is not None,
-            "instances": 0 if value is None else 20 + cid,
-            "images": 0 if value is None else 10,
-            "precision": None if value is None else 0.7,
-            "recall": None if value is None else 0.6,
-            "AP50": value,
-            "AP50-95": None if value is None else round(value / 2, 4),
-            "train_boxes": 100 - 40 * cid,
-            "train_share": round((100 - 40 * cid) / 180, 4),
-        }
-        for cid, (name, value) in enumerate(zip(HANGUL, ap50, strict=True))
-    }
-    return {
-        "schema_version": 2,
-        "round_id": round_id,
-        "profile": HANGUL_PROFILE,
-        "notebook": "03_finetune" if base else "02_base_train",
-        "status": "ok",
-        "error": "",
-        "finished_at": "2026-11-26T10:00:00+0900",
-        "base": base,
-        "weights_from": base or "yolov8n.pt",
-        "start_weights": "yolov8n.pt",
-        "data": {"use": ["교실"], "data_yaml": "data.yaml", "names": HANGUL},
-        "train_args": {"epochs": 5, "lr0": 0.01},
-        "epochs_planned": 5,
-        "epochs_run": 5,
-        "best_epoch": 4,
-        "train_seconds": seconds,
-        "params_diff": [{"change": "~", "key": "train.lr0", "old": 0.01, "new": 0.005}] if base else [],
-        "overall": {"precision": 0.7, "recall": 0.6, "mAP50": overall, "mAP50-95": round(overall / 2, 4)},
-        "per_class": per_class,
-        "dataset_fingerprint": "sha256:0",
-        "versions": {"python": "3.11"},
-        "git_commit": "",
-        "why": f"{round_id}: 시태가 드물어서 데이터 증강을 더 한다",
-        "expect": "시태 AP50이 오르고 책상은 그대로",
-        "inputs": {},
-        "resumed": False,
-    }
-
-
-# r02 has the best mAP50 and 학생 AP50, r01 the best 시태 AP50; 책상 ties at 0.950 (both marked).
-HANGUL_RECORDS = [
-    _hangul_record("r01_base", "", [0.800, 0.950, 0.612], 0.787, 79),
-    _hangul_record("r02_lr_low", "r01_base", [0.910, 0.950, 0.405], 0.755, 95),
-    _hangul_record("r03_no_sitae_in_val", "r02_lr_low", [0.850, 0.900, None], 0.700, 3725),
-]
-
 
 @pytest.fixture()
 def hangul_journal(outputs) -> tuple[Path, Path]:
     """``journal.md`` and ``journal.html`` of three rounds whose classes are 학생, 책상, 시태."""
-    import jsonschema
-
-    for record in HANGUL_RECORDS:
-        jsonschema.validate(record, metrics.schema())
-        folder = outputs / HANGUL_PROFILE / record["round_id"]
-        folder.mkdir(parents=True)
-        (folder / "metrics.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        (folder / "train").mkdir()
-        lines = ["epoch,train/box_loss,train/cls_loss,val/cls_loss,metrics/mAP50-95(B)"]
-        lines += [f"{e},{2 / e},{3 / e},{3.5 / e},{record['overall']['mAP50-95'] * e / 5}" for e in range(1, 6)]
-        (folder / "train" / "results.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return journal.write_journal(HANGUL_PROFILE)
+    return write_hangul_journal(outputs)
 
 
 def _visible_text(page: str) -> str:
@@ -223,69 +155,3 @@ def test_journal_font_subset_covers_every_character_on_the_page(hangul_journal):
     shown = {ch for ch in _visible_text(page) if not ch.isspace() or ch == " "}
     assert {"학", "생", "책", "상", "시", "태", "증", "강", "교", "실"} <= shown  # class names, why, data names
     assert not [ch for ch in shown if ord(ch) in full and ord(ch) not in subset]
-
-
-@pytest.fixture()
-def chromium() -> str:
-    """The system Chromium and Playwright; skipped (outside CI) when either is missing."""
-    from jupyterlab_session import require_chromium
-
-    return require_chromium()
-
-
-@pytest.mark.browser
-def test_journal_draws_every_hangul_text_in_its_embedded_font_in_chromium(chromium, hangul_journal):
-    """Headless Chromium opens journal.html offline; CDP reports the fonts that drew each element's glyphs."""
-    from jupyterlab_session import chromium_browser
-
-    from yolo_workbook.core.fonts import FAMILY
-
-    html_path = hangul_journal[1]
-    with chromium_browser(chromium) as browser:
-        context = browser.new_context(offline=True)
-        page = context.new_page()
-        page.goto(html_path.as_uri())
-        page.evaluate("() => document.fonts.ready.then(() => document.fonts.status)")
-        cdp = context.new_cdp_session(page)
-        cdp.send("DOM.enable")
-        cdp.send("CSS.enable")
-        document = cdp.send("DOM.getDocument", {"depth": -1})
-        children = _children_by_id(document["root"])
-        elements = cdp.send("DOM.querySelectorAll", {"nodeId": document["root"]["nodeId"], "selector": "body *"})
-        with_hangul = {}
-        for node_id in elements["nodeIds"]:
-            own_text = "".join(c["nodeValue"] for c in children.get(node_id, []) if c["nodeType"] == 3)
-            if HANGUL_RE.search(own_text):
-                with_hangul[node_id] = own_text.strip()
-        assert len(with_hangul) >= 10, with_hangul  # headings, table cells, why / expect, lineage
-        fallbacks = {}
-        for node_id, text in with_hangul.items():
-            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node_id})["fonts"]
-            assert sum(f["glyphCount"] for f in fonts) > 0, text
-            others = [f for f in fonts if not (f["isCustomFont"] and f["familyName"] == FAMILY)]
-            if others:
-                fallbacks[text] = others
-        assert not fallbacks, f"drawn partly in a fallback font, not the embedded {FAMILY}: {fallbacks}"
-
-        table = page.locator("table.leaderboard")
-        assert table.count() == 1
-        numbers = table.locator("td.num")
-        assert numbers.count() == len(HANGUL_RECORDS) * 8
-        aligns = numbers.evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
-        assert set(aligns) == {"right"}
-        best = table.locator("td.best")
-        assert best.count() >= 1
-        weights = best.evaluate_all("cells => cells.map(c => Number(getComputedStyle(c).fontWeight))")
-        assert min(weights) >= 700
-        sitae = table.locator("td.best[title^='best AP50 시태']")
-        assert sitae.count() == 1 and sitae.inner_text() == "0.612"
-        assert "higher is better" in table.locator("caption").inner_text()
-        context.close()
-
-
-def _children_by_id(node: dict) -> dict[int, list[dict]]:
-    """Every node's children in a ``DOM.getDocument`` tree, by node id."""
-    found = {node["nodeId"]: node.get("children", [])}
-    for child in node.get("children", []):
-        found.update(_children_by_id(child))
-    return found
