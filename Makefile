@@ -11,7 +11,7 @@ BROWSER_INSTALLED := $(VENV)/.browser-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PROFILE ?= demo
 
-.PHONY: help install browser-deps demo demo-data pipeline test test-browser test-fast test-count lint format lab bench
+.PHONY: help install browser-deps demo demo-data pipeline test test-browser test-fast test-count docs lint format lab bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,13 +54,14 @@ demo: demo-data ## run the whole workbook on the demo data (outputs/demo/)
 pipeline: $(INSTALLED) ## run every round on PROFILE (default demo)
 	$(BIN)/yolo-workbook pipeline --profile $(PROFILE)
 
-test: browser-deps ## lint, the import layers, then every test (unit, integration: papermill, nbval; browser: JupyterLab in Chromium)
+test: browser-deps ## lint, the import layers, the docs (strict build), then every test (unit, integration: papermill, nbval; browser: JupyterLab in Chromium)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (screenshots: outputs/test-artifacts/)
+test-browser: browser-deps ## the notebooks in JupyterLab, headless Chromium (screenshots: test-artifacts/)
 	$(BIN)/python -m pytest -m browser
 
 test-fast: $(INSTALLED) ## unit tests only (no training, no kernels)
@@ -68,6 +69,10 @@ test-fast: $(INSTALLED) ## unit tests only (no training, no kernels)
 
 test-count: $(INSTALLED) ## how many tests each tier holds, counted now (pytest --collect-only)
 	@$(BIN)/python tests/count_tiers.py
+
+# The two variables only silence the banners that mkdocs plugins print about MkDocs 2.0 and Material's end of life.
+docs: $(INSTALLED) ## the documentation site, into site/ (mkdocs build --strict: a broken link fails it)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 
 lint: $(INSTALLED) ## ruff check and format check (notebooks included), and the import layers (import-linter)
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ import time
 from yolo_workbook import __version__
 from yolo_workbook.core import paths
 from yolo_workbook.core.errors import WorkbookError
+from yolo_workbook.core.text import format_duration
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -47,7 +48,7 @@ def _demo_data(args: argparse.Namespace) -> int:
     written = write_demo_data(out, size=args.size)
     for name, path in written.items():
         print(f"{name:<7} {path}")
-    print(f"demo data ({args.size}) written in {time.time() - started:.1f} s")
+    print(f"demo data ({args.size}) written in {format_duration(time.time() - started)}")
     return 0
 
 

@@ -6,7 +6,8 @@ would. Its kernels see the outputs root of the ``ci_pipeline`` fixture (every ro
 so nothing trains here) and a copy of ``params/`` (the round editor writes there, never into the
 repo). Each notebook runs with Run > Run All Cells; the test then uses the widgets like a user and
 checks that the kernel answered. A screenshot of each notebook is kept under
-``outputs/test-artifacts/jupyterlab/``; every process started here is stopped and checked gone.
+``$YWB_TEST_ARTIFACTS/jupyterlab/`` (default: ``test-artifacts/`` in the repository, gitignored, never
+``outputs/``); every process started here is stopped and checked gone.
 
 Needs the system Chromium (Debian ``chromium``; ``make test`` installs it) and the ``playwright``
 package (the ``browser`` extra); no browser is downloaded. Without them the tests skip, except in CI
@@ -39,7 +40,7 @@ from jupyterlab_session import JupyterLab, chromium_browser, descendants, pid_al
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = ROOT / "outputs" / "test-artifacts" / "jupyterlab"
+ARTIFACTS = Path(os.environ.get("YWB_TEST_ARTIFACTS") or ROOT / "test-artifacts") / "jupyterlab"
 NOTEBOOKS = ["01_env_setup", "04_tune_round", "05_predict_json"]
 RUN_ALL_TIMEOUT_S = 180
 WIDGET_TIMEOUT_MS = 30_000

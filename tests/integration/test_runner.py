@@ -13,6 +13,7 @@ import yaml
 from conftest import BIN, ROOT, ROUNDS, child_environment, cli
 
 from yolo_workbook.config import params
+from yolo_workbook.orchestration import runner
 from yolo_workbook.orchestration.runner import pipeline_order, with_dependencies
 from yolo_workbook.training import metrics
 
@@ -258,3 +259,107 @@ def test_corrupt_weights_are_one_line_naming_the_file_and_nothing_moves(damage, 
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
         assert len(errors) == 2 and (f"weights file {bad} is" in errors[0] or f"{bad} is a PyTorch file" in errors[0])
     assert [_listing(folder) for folder in touched] == before  # no earlier result moved, no history/ written
+
+
+# What the checks of a round do that costs (reading every label file, a checksum of the weights, their zip
+# check, the data folders, the state of the round folder), counted in the runner's process and in the kernel's.
+COUNTED = [
+    ("training.train", "check_data"),
+    ("training.checkpoints", "check_weights_file"),
+    ("training.rerun", "file_sha256"),
+    ("training.metrics", "dataset_fingerprint"),
+    ("training.rerun", "round_state"),
+]
+# An IPython startup file: the kernel that papermill starts counts the same calls into the same file.
+KERNEL_COUNTER = f"""
+import os
+from importlib import import_module
+
+
+def _count(module, name):
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        with open(os.environ["WORKBOOK_TEST_CALLS"], "a", encoding="utf-8") as log:
+            log.write(f"kernel {{name}}\\n")
+        return real(*args, **kwargs)
+
+    setattr(module, name, counted)
+
+
+for module, name in {COUNTED!r}:
+    _count(import_module("yolo_workbook." + module), name)
+"""
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("edited", [False, True], ids=["unchanged", "profile edited before the kernel starts"])
+def test_a_round_run_by_the_runner_is_checked_once_and_a_stale_check_is_not_trusted(
+    edited, ci_data, outputs, params_copy, tmp_path, monkeypatch
+):
+    import importlib
+
+    import papermill
+    from ultralytics import YOLO
+
+    weights = tmp_path / "start.pt"  # a weights file to start from: its checksum and zip check are counted too
+    YOLO("yolov8n.yaml").save(weights)
+    profile = params_copy / "profiles" / "ci.yaml"
+    settings = yaml.safe_load(profile.read_text(encoding="utf-8"))
+    settings["rounds"]["r01_base"]["model"]["from"] = str(weights)
+    profile.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+
+    calls = tmp_path / "calls.txt"
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-count.py").write_text(KERNEL_COUNTER, encoding="utf-8")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("WORKBOOK_TEST_CALLS", str(calls))
+
+    def counting(name: str, real):
+        def counted(*args, **kwargs):
+            with calls.open("a", encoding="utf-8") as log:
+                log.write(f"runner {name}\n")
+            return real(*args, **kwargs)
+
+        return counted
+
+    for module_name, name in COUNTED:
+        module = importlib.import_module(f"yolo_workbook.{module_name}")
+        monkeypatch.setattr(module, name, counting(name, getattr(module, name)))
+    if edited:  # between the runner's checks and the kernel: the round's params change (2 epochs instead of 1)
+        execute = papermill.execute_notebook
+
+        def edit_then_execute(*args, **kwargs):
+            settings["rounds"]["r01_base"]["train"] = {"epochs": 2}
+            profile.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+            return execute(*args, **kwargs)
+
+        monkeypatch.setattr(papermill, "execute_notebook", edit_then_execute)
+
+    executed = runner.run_round("r01_base", profile="ci", log_output=False)
+    record = json.loads((outputs / "ci" / "r01_base" / "metrics.json").read_text())
+    assert record["status"] == "ok" and record["start_weights"] == str(weights)
+    counts = sorted(calls.read_text(encoding="utf-8").splitlines())
+    once = sorted(f"runner {name}" for _, name in COUNTED)
+    stale = "the runner's checks of this round no longer hold (its resolved params changed); checking again"
+    if edited:  # the kernel did not trust the runner's checks: it checked again, and trained what the file says now
+        assert counts == sorted([*once, *(f"kernel {name}" for _, name in COUNTED)])
+        assert stale in executed.read_text() and record["epochs_run"] == 2
+    else:  # every check once, in the runner; the kernel reused them all
+        assert counts == once
+        assert "checking again" not in executed.read_text() and record["epochs_run"] == 1
+    assert record["inputs"]["params"]["train"]["epochs"] == record["epochs_run"]
+
+
+def test_a_pipeline_rewrites_the_journal_only_after_rounds_whose_notebook_does_not(monkeypatch, outputs):
+    ran, rewritten = [], []
+    monkeypatch.setattr(runner, "run_round", lambda rid, **options: ran.append(rid) or Path(f"{rid}.ipynb"))
+    monkeypatch.setattr(runner, "refresh_journal", lambda profile: rewritten.append(ran[-1]))
+    runner.run_pipeline(["e00_env_setup", "p01_video"], profile="ci", log_output=False)
+    assert ran == ["e00_env_setup", *ROUNDS[:2], "r07_lr_freeze6", "p01_video"]  # p01 needs r07, which needs r02 ...
+    assert rewritten == ["e00_env_setup", "p01_video"]  # the training rounds' notebooks rewrote it in their last cell
+    for name in runner.JOURNAL_NOTEBOOKS:  # what lets the pipeline skip it
+        cells = nbformat.read(runner.notebook_path(name), as_version=4).cells
+        assert "write_journal(rnd.profile)" in cells[-1].source, name

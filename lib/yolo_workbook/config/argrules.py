@@ -27,9 +27,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from yolo_workbook.core import files, paths
 from yolo_workbook.core.errors import ParamsError
+
+# Arguments that the workbook sets itself, so that every round lands in its own folder: refused in a
+# round's train / predict section (by the check, and again by training and prediction before they start).
+RESERVED_TRAIN_KEYS = ("data", "model", "project", "name", "exist_ok", "resume", "mode", "task")
+RESERVED_PREDICT_KEYS = ("stream", "project", "name", "model", "mode", "task")
 
 _NUMBER_WITH_JUNK = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*[,;]\s*$")
 _DEVICE_FIX = "use cpu, mps, a GPU index (0), several (0,1), cuda:0 or -1 (an idle GPU); or remove it (auto)"
@@ -88,7 +92,7 @@ def _copy_paste_modes(root: Path) -> tuple[str, ...]:
 def ultralytics_rules() -> dict[str, Any]:
     """Argument names, defaults and value rules of the installed ultralytics, without importing it."""
     root = _ultralytics_dir()
-    defaults = yaml.safe_load((root / "cfg" / "default.yaml").read_text(encoding="utf-8"))
+    defaults = files.read_yaml(root / "cfg" / "default.yaml").data
     sets = _assignments(ast.parse((root / "cfg" / "__init__.py").read_text(encoding="utf-8")).body)
     optimizer_def = _definition(root / "engine" / "trainer.py", "def build_optimizer")
     optimizer = _assignments(optimizer_def.body) if isinstance(optimizer_def, ast.FunctionDef) else {}
@@ -125,7 +129,7 @@ def model_module_count(weights: str) -> int | None:
     for name in dict.fromkeys((stem, re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", stem))):
         found = sorted(models.rglob(f"{name}.yaml"))
         if found:
-            spec = yaml.safe_load(found[0].read_text(encoding="utf-8")) or {}
+            spec = files.read_yaml(found[0]).data
             return len(spec.get("backbone") or []) + len(spec.get("head") or [])
     return None
 
@@ -269,7 +273,7 @@ def _special(key: str, value: Any, section: str) -> tuple[str, str] | None:
         if isinstance(value, (str, float, bool)) or not all(type(i) in (int, str) for i in items):
             return (
                 f"is {value!r}; ultralytics silently freezes nothing unless it is an integer or a list",
-                "write an integer, e.g. 'freeze: 10' (the first 10 modules)",
+                "write it as an integer, e.g. 'freeze: 10' (the first 10 modules)",
             )
         if isinstance(value, int) and value < 0:
             return f"is {value}; a negative number silently freezes nothing", "e.g. 'freeze: 10', or 0 for none"
@@ -330,3 +334,30 @@ def check_argument(key: str, value: Any, *, section: str = "train") -> tuple[str
     if key in rules["str"] and not isinstance(value, str):
         return f"must be text, got {value!r}", _example(key)
     return _special(key, value, section)
+
+
+def _missing_weights(key: str, value: Any) -> tuple[str, str] | None:
+    """``pretrained: path/to/x.pt`` that does not exist (ultralytics loads it after the kernel started)."""
+    is_path = key == "pretrained" and isinstance(value, str) and ("/" in value or "\\" in value)
+    if is_path and not paths.project_path(value).is_file():
+        return f"weights file not found: {paths.project_path(value)}", "check the path (relative to the project root)"
+    return None
+
+
+def argument_problem(key: str, value: Any, *, section: str) -> tuple[str, str] | None:
+    """Every rule for one argument of a round's ``train`` or ``predict`` section: ``(message, fix)`` or None.
+
+    The workbook's own first (the reserved keys; ``predict.source`` is the workbook's too), then
+    :func:`check_argument` and, for ``pretrained``, that the weights file exists.
+
+    Examples:
+        >>> argument_problem("project", "runs", section="train")[0]
+        'is set by the workbook'
+    """
+    if key in (RESERVED_TRAIN_KEYS if section == "train" else RESERVED_PREDICT_KEYS):
+        return "is set by the workbook", "remove it" + (
+            "; 'model.from' and 'data.use' choose weights and data" if section == "train" else ""
+        )
+    if section == "predict" and key == "source":
+        return None
+    return check_argument(key, value, section=section) or _missing_weights(key, value)

@@ -88,20 +88,29 @@ def planned_names(rnd: Round) -> list[str] | None:
     return class_mapping(lists)[0] if lists else None
 
 
-def planned_transfer(rnd: Round, *, params_dir: Path | None = None, use_local: bool = True) -> dict[str, Any] | None:
+def planned_transfer(
+    rnd: Round, *, params_dir: Path | None = None, use_local: bool = True, start: Round | None = None
+) -> dict[str, Any] | None:
     """:func:`head_transfer` for a round that starts from another round's weights, from both rounds' data files.
 
     Known before anything runs (the weights of a round carry the class names of its data); None when the
     round starts from a file, or a data file cannot be read (``data check`` reports that).
+
+    Args:
+        rnd (Round): The round.
+        params_dir (Path | None): Where the round files are (default: ``params/``).
+        use_local (bool): Overlay ``params/local.yaml`` on the starting round.
+        start (Round | None): The starting round (``rnd.weights_from``) when the caller has loaded it already.
     """
     if not is_round_reference(rnd.weights_from):
         return None
-    try:
-        start = load_round(
-            rnd.weights_from, profile=rnd.profile, check=False, params_dir=params_dir, use_local=use_local
-        )
-    except WorkbookError:
-        return None
+    if start is None:
+        try:
+            start = load_round(
+                rnd.weights_from, profile=rnd.profile, check=False, params_dir=params_dir, use_local=use_local
+            )
+        except WorkbookError:
+            return None
     weights, data = planned_names(start), planned_names(rnd)
     if weights is None or data is None:
         return None

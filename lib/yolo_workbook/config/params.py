@@ -1,12 +1,17 @@
-"""Round files: load, follow ``extends``, overlay profile and local settings, resolve.
+"""Round files: read, follow ``extends``, overlay local and profile settings, resolve.
 
-This is the only module that reads round YAML. A round file holds only what it changes from the
-round it ``extends``; dicts deep-merge, scalars and lists replace. Layers, later wins:
+This is the only module that reads round YAML; it resolves and does not validate:
+:func:`load_round` hands every file it read to :mod:`yolo_workbook.config.schema` (the one validator)
+before it merges them. A round file holds only what it changes from the round it ``extends``; dicts
+deep-merge, scalars and lists replace. Layers, later wins:
 
 1. the round's ``extends`` chain, from the root round to this one;
 2. ``params/local.yaml`` (uncommitted, machine specifics: dataset paths, device);
 3. ``params/profiles/<profile>.yaml``: its top-level sections, then its ``rounds.<round_id>`` part;
 4. values injected by papermill that differ from the round file (``-p train "{...}"``).
+
+The key lists below come from the round file's JSON Schema (``schemas/round.schema.json``), where
+the format is written once.
 
 Examples:
     >>> from yolo_workbook.config.params import load_round
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -27,37 +33,35 @@ from typing import Any
 
 import yaml
 
-from yolo_workbook.core import paths
+from yolo_workbook.core import files, paths
 from yolo_workbook.core.errors import ParamsError
 
+
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((paths.SCHEMAS_DIR / name).read_text(encoding="utf-8"))
+
+
+ROUND_SCHEMA = _schema("round.schema.json")  # the round file format; profiles and local.yaml: overlay.schema.json
+OVERLAY_SCHEMA = _schema("overlay.schema.json")
+_PROPERTIES: dict[str, Any] = ROUND_SCHEMA["properties"]
 # Top-level keys of a round file. Each becomes a papermill parameter of the round's notebook.
-ROUND_KEYS = (
-    "round_id",
-    "extends",
-    "notebook",
-    "why",
-    "expect",
-    "datasets",
-    "data",
-    "model",
-    "train",
-    "predict",
-    "runtime",
-    "loggers",
-)
+ROUND_KEYS = tuple(_PROPERTIES)
 # Notebook parameters that are not round keys: the profile to overlay, and force (train again).
 NOTEBOOK_PARAMETERS = ("profile", "force")
-# Keys that belong to one file and are never inherited through ``extends``.
+# Keys that belong to one file and are never inherited through ``extends`` (nor set by a profile).
 OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
-# Switches of this machine's process (``runtime``) and of ultralytics' experiment loggers (``loggers``):
-# yes/no values, all off by default.
-SWITCH_KEYS = {"runtime": ("allow_duplicate_openmp",), "loggers": ("mlflow", "tensorboard")}
-SECTION_KEYS = {"data": ("use", "oversample"), "model": ("from",), **SWITCH_KEYS}
-SECTIONS = ("datasets", "data", "model", "train", "predict", "runtime", "loggers")
-PROFILE_KEYS = ("profile", *SECTIONS, "rounds")
-NOTEBOOKS = ("01_env_setup", "02_base_train", "03_finetune", "04_tune_round", "05_predict_json")
+SECTIONS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS)
+# The sections whose keys the workbook owns (train and predict hold ultralytics' arguments).
+SECTION_KEYS = {
+    key: tuple(_PROPERTIES[key]["properties"])
+    for key in SECTIONS
+    if _PROPERTIES[key].get("additionalProperties") is False
+}
+PROFILE_KEYS = tuple(OVERLAY_SCHEMA["properties"])
+NOTEBOOKS = tuple(_PROPERTIES["notebook"]["enum"])
 TRAINING_NOTEBOOKS = NOTEBOOKS[1:4]
-ROUND_ID = re.compile(r"^[a-z]\d{2}_[a-z0-9_]+$")
+ROUND_ID = re.compile(_PROPERTIES["round_id"]["pattern"])
+OVERRIDES = "overrides (papermill -p or command line)"  # the name of the papermill layer in ``Round.files``
 
 
 @dataclass
@@ -138,58 +142,179 @@ class Round:
         }
 
 
-def _relative(path: Path) -> str:
-    try:
-        return str(path.relative_to(paths.PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+def relative(path: Path) -> str:
+    """A path as messages show it: relative to the project root when it lies inside it."""
+    for candidate in (path, path.resolve()):
+        try:
+            return str(candidate.relative_to(paths.PROJECT_ROOT))
+        except ValueError:
+            continue
+    return str(path)
 
 
-def read_yaml(path: Path, *, what: str) -> dict[str, Any]:
-    """Read a YAML mapping safely; a clear error for a missing file or bad YAML."""
-    if not path.is_file():
-        raise ParamsError(f"{what} not found: {_relative(path)}", fix="check the name or create it")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ParamsError(
-            f"{_relative(path)}{line}: not valid YAML ({problem})",
-            fix="check indentation and quoting at that line",
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ParamsError(
-            f"{_relative(path)}: expected a mapping of keys, found {type(data).__name__}",
-            fix="write the file as 'key: value' lines",
-        )
-    return data
-
-
-def _suggest(key: str, known: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+def suggest(key: str, known: tuple[str, ...] | list[str]) -> str:
+    """``did you mean 'x'?`` for a close name, else the known names."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
 
 
-def _check_keys(data: dict[str, Any], known: tuple[str, ...], *, file: str, section: str = "") -> None:
-    for key in data:
-        if key not in known:
-            where = f"{section}.{key}" if section else str(key)
-            raise ParamsError(f"{file}: unknown key '{where}'", fix=_suggest(str(key), known))
+class Documents:
+    """The YAML files read for one :func:`load_round` (or one ``yolo-workbook check``), each parsed once.
+
+    Files are read with their key lines (:func:`yolo_workbook.core.files.read_yaml`), so the validator
+    names lines without reading a file again.
+
+    Attributes:
+        memo (dict): What other steps worked out per file (the validator's problems), kept for this call.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[Path, files.YamlDocument] = {}
+        self.memo: dict[Any, Any] = {}
+
+    def read(self, path: Path) -> files.YamlDocument:
+        """The parsed file (read on the first call). Raises ``YamlReadError`` for a missing or invalid file."""
+        key = path.absolute()
+        if key not in self._parsed:
+            self._parsed[key] = files.read_yaml(path, lines=True)
+        return self._parsed[key]
+
+    def read_params(self, path: Path) -> files.YamlDocument:
+        """:meth:`read`, with a missing or invalid file as a :class:`ParamsError` naming the file and line."""
+        try:
+            return self.read(path)
+        except files.YamlReadError as exc:
+            line = f":{exc.line}" if exc.line else ""
+            raise ParamsError(f"{relative(path)}{line}: {exc.reason}", fix=exc.fix) from None
 
 
-def _check_sections(data: dict[str, Any], *, file: str) -> None:
-    for section in (*SECTIONS, "rounds"):
-        if section in data and not isinstance(data[section], dict):
+@dataclass
+class Sources:
+    """The files one round is made of, parsed and in overlay order, before they are merged.
+
+    Attributes:
+        round_id (str): The round.
+        profile (str): The profile overlaid (``""`` for none).
+        params_dir (Path): The folder of the round files.
+        chain (list[YamlDocument]): The round files of the ``extends`` chain, root round first.
+        local (YamlDocument | None): ``params/local.yaml``, when it is used and exists.
+        profile_file (YamlDocument | None): ``params/profiles/<profile>.yaml``.
+    """
+
+    round_id: str
+    profile: str
+    params_dir: Path
+    chain: list[files.YamlDocument]
+    local: files.YamlDocument | None = None
+    profile_file: files.YamlDocument | None = None
+
+    def overlays(self) -> list[tuple[str, files.YamlDocument]]:
+        """``(kind, file)`` of the local overlay and the profile, where used: kind ``local`` or ``profile``."""
+        found = [("local", self.local), ("profile", self.profile_file)]
+        return [(kind, doc) for kind, doc in found if doc is not None]
+
+    def by_name(self) -> dict[str, files.YamlDocument]:
+        """Each file by the name ``Round.files`` and ``Round.origin`` give it."""
+        return {relative(doc.path): doc for doc in [*self.chain, *(doc for _, doc in self.overlays())]}
+
+
+def _mapping(doc: files.YamlDocument) -> dict[str, Any]:
+    """A file's data when it is a mapping (the validator reports any other shape), else ``{}``."""
+    return doc.data if isinstance(doc.data, dict) else {}
+
+
+def round_file(round_id: str, params_dir: Path | None = None) -> Path:
+    """Return ``params/<round_id>.yaml`` after checking that the id is a safe name."""
+    paths.check_safe_id(round_id, what="round id")
+    return (params_dir or paths.params_dir()) / f"{round_id}.yaml"
+
+
+def read_round_file(round_id: str, params_dir: Path | None = None) -> dict[str, Any]:
+    """One round file's own keys, as written (no ``extends``, no overlays, not checked: :func:`load_round` checks)."""
+    path = round_file(round_id, params_dir)
+    if not path.is_file():
+        raise ParamsError(f"round file for '{round_id}' not found: {relative(path)}", fix="check the name or create it")
+    return dict(_mapping(Documents().read_params(path)))
+
+
+def read_sources(
+    round_id: str,
+    *,
+    profile: str = "",
+    params_dir: Path | None = None,
+    use_local: bool = True,
+    documents: Documents | None = None,
+) -> Sources:
+    """Read the files of a round: its ``extends`` chain to the root, ``params/local.yaml``, the profile.
+
+    Raises:
+        ParamsError: A file is missing or not valid YAML, an id is not a safe name, or ``extends`` makes a cycle.
+    """
+    documents = Documents() if documents is None else documents
+    base = params_dir or paths.params_dir()
+    chain: list[files.YamlDocument] = []
+    seen: list[str] = []
+    current: str | None = round_id
+    while current:
+        if current in seen:
+            loop = " -> ".join([*seen, current])
+            raise ParamsError(f"'extends' makes a cycle: {loop}", fix="make one of these rounds extend another")
+        seen.append(current)
+        path = round_file(current, base)
+        if not path.is_file():
+            if len(seen) == 1:
+                raise ParamsError(
+                    f"round file for '{current}' not found: {relative(path)}", fix="check the name or create it"
+                )
             raise ParamsError(
-                f"{file}: '{section}' must be a mapping of keys, found {data[section]!r}",
-                fix=f"write it as\n    {section}:\n      key: value",
+                f"round '{seen[-2]}' extends '{current}', but {relative(path)} does not exist"
+                f" (chain: {' -> '.join(seen)})",
+                fix=f"create {relative(path)} or correct 'extends' in the file of '{seen[-2]}'",
             )
-    for section, known in SECTION_KEYS.items():
-        _check_keys(data.get(section, {}), known, file=file, section=section)
+        chain.append(documents.read_params(path))
+        extends = _mapping(chain[-1]).get("extends")
+        current = extends if isinstance(extends, str) else None  # another type: the validator says so
+    sources = Sources(round_id, profile, base, list(reversed(chain)))
+    local = base / "local.yaml"
+    if use_local and local.is_file():
+        sources.local = documents.read_params(local)
+    if profile:
+        paths.check_safe_id(profile, what="profile")
+        path = base / "profiles" / f"{profile}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in (base / "profiles").glob("*.yaml"))
+            raise ParamsError(
+                f"profile '{profile}' not found: {relative(path)}",
+                fix=f"use one of: {', '.join(known) or '(none)'}, or create that file",
+            )
+        sources.profile_file = documents.read_params(path)
+    return sources
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def effective_overrides(sources: Sources, injected: dict[str, Any] | None) -> dict[str, Any]:
+    """The injected values (papermill ``-p``, the command line) that change something: not empty, not as in the file.
+
+    Raises:
+        ParamsError: A key that is not a round key, or a ``round_id`` / ``extends`` other than the file's.
+    """
+    own_file = sources.chain[-1]
+    file_values = _mapping(own_file)
+    overrides: dict[str, Any] = {}
+    for key, value in (injected or {}).items():
+        if key in ("round_id", "extends") and not _is_empty(value) and value != file_values.get(key):
+            raise ParamsError(
+                f"parameter {key}={value!r} differs from the round file ({file_values.get(key)!r})",
+                fix=f"edit {relative(own_file.path)} instead: a round's identity and base live in its file",
+            )
+        if key not in ROUND_KEYS:
+            raise ParamsError(f"injected parameter '{key}' is not a round key", fix=suggest(key, ROUND_KEYS))
+        if not (_is_empty(value) or value == file_values.get(key) or key in ("round_id", "extends")):
+            overrides[key] = value
+    return overrides
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -209,80 +334,70 @@ def _record_origin(origin: dict[str, str], layer: dict[str, Any], file: str) -> 
             origin[f"{section}.{key}"] = file
 
 
-def round_file(round_id: str, params_dir: Path | None = None) -> Path:
-    """Return ``params/<round_id>.yaml`` after checking that the id is a safe name."""
-    paths.check_safe_id(round_id, what="round id")
-    return (params_dir or paths.params_dir()) / f"{round_id}.yaml"
+def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_notebook: str = "") -> Round:
+    """Merge a round's files (already checked by the validator) and the overrides into a :class:`Round`.
 
-
-def read_round_file(round_id: str, params_dir: Path | None = None) -> dict[str, Any]:
-    """Read and check one round file on its own (no ``extends``, no overlays)."""
-    path = round_file(round_id, params_dir)
-    data = read_yaml(path, what=f"round file for '{round_id}'")
-    file = _relative(path)
-    _check_keys(data, ROUND_KEYS, file=file)
-    stated = data.get("round_id")
-    if stated != round_id:
+    Raises:
+        ParamsError: ``for_notebook`` is given and the round runs in another notebook.
+    """
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    names: list[str] = []
+    for doc in sources.chain:
+        inherited = {k: v for k, v in _mapping(doc).items() if k not in OWN_KEYS}
+        merged = deep_merge(merged, inherited)
+        _record_origin(origin, inherited, relative(doc.path))
+        names.append(relative(doc.path))
+    own = dict(_mapping(sources.chain[-1]))
+    leaf_file = names[-1]
+    if sources.local is not None:
+        local, file = _mapping(sources.local), relative(sources.local.path)
+        merged = deep_merge(merged, local)
+        _record_origin(origin, local, file)
+        names.append(file)
+    if sources.profile_file is not None:
+        profile, file = _mapping(sources.profile_file), relative(sources.profile_file.path)
+        common = {k: v for k, v in profile.items() if k not in ("profile", "rounds")}
+        merged = deep_merge(merged, common)
+        _record_origin(origin, common, file)
+        specific = (profile.get("rounds") or {}).get(sources.round_id) or {}
+        merged = deep_merge(merged, specific)
+        _record_origin(origin, specific, f"{file} (rounds.{sources.round_id})")
+        names.append(file)
+    for key, value in (overrides or {}).items():
+        if key in OWN_KEYS:
+            own[key] = value
+        else:
+            merged[key] = deep_merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
+            _record_origin(origin, {key: value}, OVERRIDES)
+        if OVERRIDES not in names:
+            names.append(OVERRIDES)
+    notebook = str(own.get("notebook") or "")
+    if for_notebook and notebook != for_notebook:
         raise ParamsError(
-            f"{file}: round_id is {stated!r} but the file is named '{round_id}.yaml'",
-            fix=f"set 'round_id: {round_id}' in the file (papermill passes keys, not file names)",
+            f"{leaf_file}: round '{sources.round_id}' runs in notebook {notebook}, not {for_notebook}",
+            fix=f"open notebooks/{notebook}.ipynb, or run: yolo-workbook run {leaf_file}",
         )
-    if "notebook" in data and data["notebook"] not in NOTEBOOKS:
-        raise ParamsError(
-            f"{file}: unknown notebook {data['notebook']!r}", fix=_suggest(str(data["notebook"]), NOTEBOOKS)
-        )
-    _check_sections(data, file=file)
-    return data
-
-
-def round_chain(round_id: str, params_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """Follow ``extends`` from ``round_id`` to its root; return ``(id, file data)`` root first."""
-    chain: list[tuple[str, dict[str, Any]]] = []
-    seen: list[str] = []
-    current: str | None = round_id
-    while current:
-        if current in seen:
-            loop = " -> ".join([*seen, current])
-            raise ParamsError(f"'extends' makes a cycle: {loop}", fix="make one of these rounds extend another")
-        seen.append(current)
-        path = round_file(current, params_dir)
-        if not path.is_file() and len(seen) > 1:
-            raise ParamsError(
-                f"round '{seen[-2]}' extends '{current}', but {_relative(path)} does not exist"
-                f" (chain: {' -> '.join(seen)})",
-                fix=f"create {_relative(path)} or correct 'extends' in the file of '{seen[-2]}'",
-            )
-        data = read_round_file(current, params_dir)
-        chain.append((current, data))
-        current = data.get("extends") or None
-    return list(reversed(chain))
-
-
-def read_profile(profile: str, params_dir: Path | None = None) -> tuple[Path, dict[str, Any]]:
-    """Read ``params/profiles/<profile>.yaml`` and check its shape."""
-    paths.check_safe_id(profile, what="profile")
-    base = params_dir or paths.params_dir()
-    path = base / "profiles" / f"{profile}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in (base / "profiles").glob("*.yaml"))
-        raise ParamsError(
-            f"profile '{profile}' not found: {_relative(path)}",
-            fix=f"use one of: {', '.join(known) or '(none)'}, or create that file",
-        )
-    data = read_yaml(path, what=f"profile '{profile}'")
-    file = _relative(path)
-    _check_keys(data, PROFILE_KEYS, file=file)
-    _check_sections(data, file=file)
-    for rid, part in (data.get("rounds") or {}).items():
-        if not isinstance(part, dict):
-            raise ParamsError(f"{file}: rounds.{rid} must be a mapping", fix="indent its keys under it")
-        _check_keys(part, ROUND_KEYS, file=file, section=f"rounds.{rid}")
-        _check_sections(part, file=f"{file} (rounds.{rid})")
-    return path, data
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == {} or value == []
+    data = merged.get("data") or {}
+    data_use = data.get("use") or []
+    return Round(
+        round_id=sources.round_id,
+        profile=sources.profile,
+        notebook=notebook,
+        chain=[doc.path.stem for doc in sources.chain],
+        why=str(own.get("why") or "").strip(),
+        expect=str(own.get("expect") or "").strip(),
+        datasets={str(k): str(v) for k, v in (merged.get("datasets") or {}).items()},
+        data_use=[data_use] if isinstance(data_use, str) else list(data_use),
+        weights_from=str((merged.get("model") or {}).get("from") or ""),
+        train=dict(merged.get("train") or {}),
+        predict=dict(merged.get("predict") or {}),
+        oversample=dict(data.get("oversample") or {}),
+        runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
+        loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
+        files=names,
+        origin=origin,
+    )
 
 
 def load_round(
@@ -294,8 +409,13 @@ def load_round(
     use_local: bool = True,
     for_notebook: str = "",
     check: bool = True,
+    documents: Documents | None = None,
 ) -> Round:
-    """Resolve a round: its ``extends`` chain, then local, profile and injected overlays.
+    """Resolve a round: its ``extends`` chain, then local, profile and injected overlays, each file checked.
+
+    Every file is read once (:class:`Documents`) and checked by :mod:`yolo_workbook.config.schema`: its
+    shape always (the round file schema; the first error is raised); with ``check`` also ultralytics'
+    argument rules and the rules of the resolved round, as ``yolo-workbook check`` runs them.
 
     Args:
         round_id (str): The round's file stem in ``params/``.
@@ -305,115 +425,34 @@ def load_round(
         params_dir (Path | None): Folder holding the round files (default: ``params/``).
         use_local (bool): Overlay ``params/local.yaml`` when it exists.
         for_notebook (str): When given, the round must be one that this notebook runs.
-        check (bool): Run ``yolo-workbook check`` on the round first: every error at once, in one
-            :class:`ParamsError`; warnings are printed.
+        check (bool): Run every check of ``yolo-workbook check`` on the round: every error at once, in
+            one :class:`ParamsError`; warnings are printed.
+        documents (Documents | None): Files already read in this call (a caller that loads several rounds).
 
     Returns:
         (Round): The resolved round.
+
+    Raises:
+        ParamsError: A file is missing, malformed or (with ``check``) fails a rule.
 
     Examples:
         >>> load_round("r01_base", profile="ci").train["epochs"]  # doctest: +SKIP
         1
     """
-    base_dir = params_dir or paths.params_dir()
+    from yolo_workbook.config.schema import Validator  # the validator imports this module, so not at the top
+
     if injected is not None:
         _refuse_unknown_papermill_parameters(for_notebook or "this notebook")
-    if check:
-        from yolo_workbook.config.lint import raise_on_errors
-
-        for warning in raise_on_errors(round_id, profile=profile, params_dir=base_dir, use_local=use_local):
-            print(warning, file=sys.stderr)
-    chain = round_chain(round_id, base_dir)
-    merged: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    files: list[str] = []
-    for rid, data in chain:
-        inherited = {k: v for k, v in data.items() if k not in OWN_KEYS}
-        merged = deep_merge(merged, inherited)
-        file = _relative(round_file(rid, base_dir))
-        _record_origin(origin, inherited, file)
-        files.append(file)
-    own = dict(chain[-1][1])
-
-    local_path = base_dir / "local.yaml"
-    if use_local and local_path.is_file():
-        local = read_yaml(local_path, what="local overlay")
-        file = _relative(local_path)
-        _check_keys(local, tuple(k for k in PROFILE_KEYS if k not in ("profile", "rounds")), file=file)
-        _check_sections(local, file=file)
-        merged = deep_merge(merged, local)
-        _record_origin(origin, local, file)
-        files.append(file)
-
-    if profile:
-        path, prof = read_profile(profile, base_dir)
-        file = _relative(path)
-        common = {k: v for k, v in prof.items() if k not in ("profile", "rounds")}
-        merged = deep_merge(merged, common)
-        _record_origin(origin, common, file)
-        specific = (prof.get("rounds") or {}).get(round_id) or {}
-        merged = deep_merge(merged, {k: v for k, v in specific.items() if k not in OWN_KEYS})
-        _record_origin(origin, specific, f"{file} (rounds.{round_id})")
-        files.append(file)
-
-    file_values = chain[-1][1]
-    for key, value in (injected or {}).items():
-        if key in ("round_id", "extends") and not _is_empty(value) and value != file_values.get(key):
-            raise ParamsError(
-                f"parameter {key}={value!r} differs from the round file ({file_values.get(key)!r})",
-                fix=f"edit {files[len(chain) - 1]} instead: a round's identity and base live in its file",
-            )
-        if key not in ROUND_KEYS:
-            raise ParamsError(f"injected parameter '{key}' is not a round key", fix=_suggest(key, ROUND_KEYS))
-        if _is_empty(value) or value == file_values.get(key) or key in ("round_id", "extends"):
-            continue
-        if key in OWN_KEYS:
-            own[key] = value
-        else:
-            merged[key] = deep_merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
-            _record_origin(origin, {key: value}, "overrides (papermill -p or command line)")
-        if "overrides (papermill -p or command line)" not in files:
-            files.append("overrides (papermill -p or command line)")
-
-    _check_sections(merged, file=" + ".join(files))
-    leaf_file = files[0] if len(chain) == 1 else _relative(round_file(round_id, base_dir))
-    notebook = own.get("notebook")
-    if not notebook:
-        raise ParamsError(f"{leaf_file}: no 'notebook' key", fix=f"add e.g. 'notebook: {NOTEBOOKS[3]}'")
-    if for_notebook and notebook != for_notebook:
-        raise ParamsError(
-            f"{leaf_file}: round '{round_id}' runs in notebook {notebook}, not {for_notebook}",
-            fix=f"open notebooks/{notebook}.ipynb, or run: yolo-workbook run {leaf_file}",
-        )
-    data_use = (merged.get("data") or {}).get("use") or []
-    if isinstance(data_use, str):
-        data_use = [data_use]
-    datasets = {str(k): str(v) for k, v in (merged.get("datasets") or {}).items()}
-    for name in data_use:
-        if name not in datasets:
-            raise ParamsError(
-                f"{origin.get('data.use', leaf_file)}: data.use names dataset '{name}',"
-                f" which no 'datasets:' section defines",
-                fix=f"add 'datasets: {{{name}: path/to/data.yaml}}' or use one of: {', '.join(datasets) or '(none)'}",
-            )
-    return Round(
-        round_id=round_id,
-        profile=profile,
-        notebook=str(notebook),
-        chain=[rid for rid, _ in chain],
-        why=str(own.get("why") or "").strip(),
-        expect=str(own.get("expect") or "").strip(),
-        datasets=datasets,
-        data_use=list(data_use),
-        weights_from=str((merged.get("model") or {}).get("from") or ""),
-        train=dict(merged.get("train") or {}),
-        predict=dict(merged.get("predict") or {}),
-        oversample=dict((merged.get("data") or {}).get("oversample") or {}),
-        runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
-        loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
-        files=files,
-        origin=origin,
-    )
+    documents = Documents() if documents is None else documents
+    sources = read_sources(round_id, profile=profile, params_dir=params_dir, use_local=use_local, documents=documents)
+    validator = Validator(documents, full=check, raising=True)
+    validator.check_sources(sources)
+    overrides = effective_overrides(sources, injected)
+    validator.check_overrides(overrides, sources)
+    rnd = resolve(sources, overrides, for_notebook=for_notebook)
+    for warning in validator.check_round(rnd, sources):
+        print(warning, file=sys.stderr)
+    return rnd
 
 
 def papermill_parameters_cell() -> str | None:
@@ -448,7 +487,7 @@ def _refuse_unknown_papermill_parameters(notebook: str) -> None:
     unknown = sorted(names - set(known_names))
     if unknown:
         known = ", ".join(known_names)
-        hints = "; ".join(f"{name}: {_suggest(name, known_names)}" for name in unknown)
+        hints = "; ".join(f"{name}: {suggest(name, known_names)}" for name in unknown)
         raise ParamsError(
             f"papermill parameter(s) {', '.join(unknown)} are not parameters of {notebook}; nothing was run",
             fix=f"{hints} (parameters: {known})",
@@ -473,10 +512,8 @@ def list_rounds(params_dir: Path | None = None) -> list[str]:
 
 def save_resolved(rnd: Round, path: Path, *, command: list[str] | None = None) -> Path:
     """Write the resolved round as YAML (atomically: complete or not at all), with its command."""
-    from yolo_workbook.core.files import write_atomic
-
     content = rnd.to_dict()
     if command:
         content["command"] = " ".join(command)
     text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
-    return write_atomic(path, text)
+    return files.write_atomic(path, text)

@@ -1,8 +1,9 @@
 """Reading and writing files: the one YAML reader, the one atomic writer, JSON records, archives.
 
 Every YAML file the workbook reads (round files, profiles, data.yaml, ultralytics' own tables)
-goes through :func:`read_yaml`; every file it writes goes through :func:`write_atomic` (complete
-or not at all, fsynced before the rename).
+goes through :func:`read_yaml` (a YAML value typed into a form: :func:`parse_yaml`); every file
+it writes goes through :func:`atomic_output` (complete or not at all: written to a temporary file
+beside the target, fsynced, then renamed over it), text through :func:`write_atomic` on it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +93,29 @@ def read_yaml(path: Path, *, lines: bool = False) -> YamlDocument:
         raise YamlReadError(path, None, "not UTF-8 text", "save the file as UTF-8") from None
     except OSError as exc:
         raise YamlReadError(path, None, f"cannot be read ({exc.strerror})", "check the file's permissions") from None
+    document = parse_yaml(text, path=path, lines=lines)
+    return document if document.data is not None else replace(document, data={})
+
+
+def parse_yaml(text: str, *, path: Path = Path("<text>"), lines: bool = False) -> YamlDocument:
+    """Parse YAML text safely, the way :func:`read_yaml` parses a file's text.
+
+    Args:
+        text (str): The YAML text (a whole document, or one value typed into a form: ``0.005``).
+        path (Path): The file it came from, for the error (``<text>`` when none).
+        lines (bool): Also map every mapping key to its line.
+
+    Returns:
+        (YamlDocument): The data as written: ``None`` for empty text or ``null`` (a file read by
+        :func:`read_yaml` gives ``{}`` then).
+
+    Raises:
+        YamlReadError: The text is not valid YAML (with the line).
+
+    Examples:
+        >>> parse_yaml("0.005").data, parse_yaml("[1, 2]").data, parse_yaml("").data
+        (0.005, [1, 2], None)
+    """
     try:
         if lines:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -105,23 +131,64 @@ def read_yaml(path: Path, *, lines: bool = False) -> YamlDocument:
             f"not valid YAML ({problem})",
             "check indentation and quoting at that line",
         ) from None
-    return YamlDocument(path, {} if data is None else data, _key_lines(node) if lines else {})
+    return YamlDocument(path, data, _key_lines(node) if lines else {})
+
+
+@contextmanager
+def atomic_output(path: Path, *, keep_suffix: bool = False, overwrite: bool = True) -> Iterator[Path]:
+    """Write ``path`` complete or not at all: the block writes a temporary file, kept only on success.
+
+    The block gets an empty temporary file beside ``path`` (same folder, so the rename stays on one
+    file system) and writes it by any means (text, bytes, a copy, OpenCV). When the block ends
+    without an error, the file is fsynced, made readable by anyone and renamed over ``path``; when
+    it raises (or the rename fails), the temporary file is removed and ``path`` is as it was.
+
+    Args:
+        path (Path): The file to write; its folder is created.
+        keep_suffix (bool): End the temporary name with ``path``'s suffix (``.mp4``), for writers
+            that choose the format from the name. Otherwise it ends in ``.tmp``, so a glob for
+            ``*.json`` or ``*.yaml`` never meets a file being written.
+        overwrite (bool): ``False``: refuse (``FileExistsError``, nothing written) when ``path``
+            exists, checked and claimed in one step (a hard link, no check-then-write race).
+
+    Yields:
+        (Path): The temporary file to write.
+
+    Examples:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "figure.png"
+        >>> with atomic_output(target) as partial:
+        ...     _ = partial.write_bytes(b"\\x89PNG")
+        >>> target.read_bytes()
+        b'\\x89PNG'
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = f".tmp{path.suffix}" if keep_suffix else ".tmp"
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        yield partial
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the content is on disk before the name points to it
+        finally:
+            os.close(fd)
+        os.chmod(partial, 0o644)  # mkstemp makes 0600; what the workbook writes is for reading by anyone
+        if overwrite:
+            os.replace(partial, path)
+        else:
+            os.link(partial, path)  # fails when the target exists
+            partial.unlink()
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename (complete or not at all)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; records are for reading by anyone
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` through :func:`atomic_output`."""
+    with atomic_output(path) as partial:
+        partial.write_text(text, encoding="utf-8", newline="\n")
     return path
 
 

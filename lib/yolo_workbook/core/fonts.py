@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import shutil
 from pathlib import Path
+
+from yolo_workbook.core.files import atomic_output
 
 FAMILY = "NanumGothic"
 
@@ -59,10 +60,8 @@ def setup_ultralytics(names: list[str]) -> Path | None:
     target = Path(USER_CONFIG_DIR) / "Arial.Unicode.ttf"
     if source is None or target.is_file():
         return target if target.is_file() else None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")  # two kernels may copy it at once
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
+    with atomic_output(target) as partial:  # two kernels may copy it at once: each its own temporary file
+        shutil.copyfile(source, partial)
     return target
 
 

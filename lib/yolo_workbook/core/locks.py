@@ -12,7 +12,10 @@ goes on (a round then resumes as usual).
 
 A round run with ``yolo-workbook run`` is locked by the runner, and its notebook's kernel works
 under that lock: the runner names the lock and its token in ``YOLO_WORKBOOK_HELD_LOCKS`` for the
-processes it starts, and the kernel checks the token against the holder file.
+processes it starts, and the kernel checks the token against the holder file. Beside it,
+``YOLO_WORKBOOK_HANDOFF`` carries what the runner established under the lock (its checks of the
+round), bound to the same token: a kernel reads it with :func:`handed_over` only while it works
+under that lock, so a handoff never reaches another run of the round.
 
 Examples:
     >>> from yolo_workbook import locks
@@ -40,6 +43,7 @@ from yolo_workbook.core.files import read_json, write_json
 # Locks this process holds, by lock path: their token (a process holds a lock once, however nested).
 _HELD: dict[str, str] = {}
 _INHERITED_ENV = "YOLO_WORKBOOK_HELD_LOCKS"
+_HANDOFF_ENV = "YOLO_WORKBOOK_HANDOFF"
 
 
 @dataclass(frozen=True)
@@ -57,18 +61,37 @@ class Lock:
     took_over: dict[str, Any] | None = None
 
     @contextlib.contextmanager
-    def shared_with_children(self) -> Iterator[None]:
-        """Let the processes started inside this block (a notebook's kernel) work under this lock."""
-        before = os.environ.get(_INHERITED_ENV)
-        entries = json.loads(before) if before else {}
+    def shared_with_children(self, handoff: dict[str, Any] | None = None) -> Iterator[None]:
+        """Let the processes started inside this block (a notebook's kernel) work under this lock.
+
+        Args:
+            handoff (dict | None): What this process established under the lock, as JSON-ready data,
+                for those processes to read with :func:`handed_over` (None: nothing).
+        """
+        before = {name: os.environ.get(name) for name in (_INHERITED_ENV, _HANDOFF_ENV)}
+        entries = _json_object(before[_INHERITED_ENV])
         os.environ[_INHERITED_ENV] = json.dumps({**entries, str(self.path): self.token})
+        handed = {key: entry for key, entry in _json_object(before[_HANDOFF_ENV]).items() if key != str(self.path)}
+        if handoff is not None:
+            handed[str(self.path)] = {"token": self.token, "facts": handoff}
+        os.environ[_HANDOFF_ENV] = json.dumps(handed, ensure_ascii=False)
         try:
             yield
         finally:
-            if before is None:
-                os.environ.pop(_INHERITED_ENV, None)
-            else:
-                os.environ[_INHERITED_ENV] = before
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    """The JSON object in an environment variable, or ``{}`` when it is unset or not one."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def lock_path(folder: Path) -> Path:
@@ -177,6 +200,24 @@ def hold(folder: Path, *, what: str, fix: str, wait: float = 0) -> Iterator[Lock
             holder_path(path).unlink(missing_ok=True)
     finally:
         file_lock.release()
+
+
+def handed_over(folder: Path) -> dict[str, Any] | None:
+    """What the process that started this one established under ``folder``'s lock and handed over
+    (:meth:`Lock.shared_with_children`), or None.
+
+    Only inside :func:`hold` of that folder, and only when this process holds the lock with the token
+    the handoff was made under: a handoff of another run (a holder that is gone, a lock taken since)
+    is never returned. What the facts still mean is for the caller to verify.
+    """
+    key = str(lock_path(folder))
+    if key not in _HELD:
+        return None
+    entry = _json_object(os.environ.get(_HANDOFF_ENV)).get(key)
+    if not isinstance(entry, dict) or entry.get("token") != _HELD[key]:
+        return None
+    facts = entry.get("facts")
+    return facts if isinstance(facts, dict) else None
 
 
 def hold_round(folder: Path, round_id: str, profile: str) -> contextlib.AbstractContextManager[Lock]:

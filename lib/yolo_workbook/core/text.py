@@ -74,3 +74,18 @@ def table(rows: Sequence[Sequence[str]], *, align: str, minimum: Sequence[int] =
     """
     widths = column_widths(rows, minimum)
     return "\n".join(format_row(row, widths, align, indent=indent) for row in rows)
+
+
+def format_duration(seconds: float | None) -> str:
+    """A time span as minutes and zero-padded seconds, ``1m05s`` (whole seconds, cut not rounded).
+
+    The one format of every duration the workbook prints: leaderboards, the journal, a round's
+    result, the pipeline summary. Unknown (``None``) reads as ``0m00s``, as a record without a
+    training time did before.
+
+    Examples:
+        >>> format_duration(65.9), format_duration(5), format_duration(3725), format_duration(None)
+        ('1m05s', '0m05s', '62m05s', '0m00s')
+    """
+    minutes, rest = divmod(max(int(seconds or 0), 0), 60)
+    return f"{minutes}m{rest:02d}s"

@@ -21,11 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from yolo_workbook.core.files import YamlReadError, read_yaml
 from yolo_workbook.core.problems import Problem
 from yolo_workbook.core.text import table
-from yolo_workbook.data.dataset import IMAGE_SUFFIXES, SPLITS, label_path, list_images, resolve_entry
+from yolo_workbook.data.dataset import (
+    IMAGE_SUFFIXES,
+    SPLITS,
+    LabelLineError,
+    label_path,
+    list_images,
+    parse_label_line,
+    read_label_lines,
+    resolve_entry,
+)
 
 MAX_PER_RULE = 25  # printed per rule; the counts always cover everything
 SIZE_BINS = (0.05, 0.1, 0.2, 0.4)  # box side sqrt(w*h) as a fraction of the image side
@@ -65,10 +73,9 @@ def _read_yaml(data_yaml: Path) -> tuple[dict[str, Any], list[Problem]]:
     if not data_yaml.is_file():
         return {}, [Problem("error", file, None, "data.yaml", "not found", "check the path to the export's data.yaml")]
     try:
-        data = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return {}, [Problem("error", file, mark.line + 1 if mark else None, "yaml", f"not valid YAML: {exc}", "")]
+        data = read_yaml(data_yaml).data
+    except YamlReadError as exc:
+        return {}, [Problem("error", file, exc.line, "yaml", exc.reason, exc.fix)]
     if not isinstance(data, dict):
         return {}, [Problem("error", file, 1, "yaml", "not a mapping of keys", "write 'names:', 'train:', 'val:'")]
     return data, []
@@ -159,44 +166,27 @@ def _check_image(facts: ImageFacts, nc: int) -> ImageFacts:
         return facts
     facts.has_label = True
     seen: set[str] = set()
-    for number, line in enumerate(facts.label.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        text = line.strip()
-        if not text:
-            continue
-
-        def problem(level: str, key: str, message: str, fix: str, number: int = number) -> None:
-            facts.problems.append(Problem(level, str(facts.label), number, key, message, fix))
-
-        fields = text.split()
+    for number, text in read_label_lines(facts.label):
         try:
-            values = [float(v) for v in fields]
-        except ValueError:
-            problem("error", "label-format", f"not numbers: {text!r}", "each line is 'class cx cy w h'")
+            row = parse_label_line(text, nc=nc)
+        except LabelLineError as exc:
+            facts.problems.append(Problem("error", str(facts.label), number, exc.key, exc.message, exc.fix))
             continue
-        if len(fields) != 5 and not (len(fields) >= 7 and len(fields) % 2 == 1):
-            problem("error", "label-format", f"{len(fields)} fields: {text!r}", "each line is 'class cx cy w h'")
-            continue
-        cls = values[0]
-        if not cls.is_integer() or cls < 0 or cls >= nc:
-            problem("error", "class-id", f"class {fields[0]} is not in 0..{nc - 1}", "check names/nc or the label")
-            continue
-        coords = values[1:]
-        if any(v < 0 or v > 1 for v in coords):
-            problem("error", "out-of-range", f"coordinates outside [0, 1]: {text!r}", "labels are normalised to 0..1")
-            continue
-        if len(fields) == 5:
-            cx, cy, w, h = coords
-        else:  # a polygon: ultralytics turns it into its bounding box
-            xs, ys = coords[0::2], coords[1::2]
-            w, h = max(xs) - min(xs), max(ys) - min(ys)
-            cx, cy = min(xs) + w / 2, min(ys) + h / 2
-        if w <= 0 or h <= 0:
-            problem("error", "zero-area", f"box of zero area: {text!r}", "remove the line or fix width/height")
+        if row is None:
             continue
         if text in seen:
-            problem("warning", "duplicate-box", "the same box twice (ultralytics drops the copy)", "remove one")
+            facts.problems.append(
+                Problem(
+                    "warning",
+                    str(facts.label),
+                    number,
+                    "duplicate-box",
+                    "the same box twice (ultralytics drops the copy)",
+                    "remove one",
+                )
+            )
         seen.add(text)
-        facts.boxes.append((int(cls), cx, cy, w, h))
+        facts.boxes.append((row.cls, row.cx, row.cy, row.w, row.h))
     return facts
 
 

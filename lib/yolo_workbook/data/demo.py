@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from yolo_workbook.core.files import atomic_output
+
 CLASS_NAMES = ("student", "desk", "sitae")
 RARE_CLASS = 2  # "sitae": the user's weak minority class
 
@@ -193,20 +195,19 @@ def write_demo_video(test_images: list[Path], path: Path, *, frames_per_image: i
     """Write a short MP4 from test images, each held for a few frames with a slow pan."""
     import cv2
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial.mp4")
-    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), VIDEO_FPS, (IMAGE_SIDE, IMAGE_SIDE))
-    if not writer.isOpened():
-        from yolo_workbook.core.errors import WorkbookError
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+    with atomic_output(path, keep_suffix=True) as partial:  # OpenCV picks the container from the suffix
+        writer = cv2.VideoWriter(str(partial), fourcc, VIDEO_FPS, (IMAGE_SIDE, IMAGE_SIDE))
+        if not writer.isOpened():
+            from yolo_workbook.core.errors import WorkbookError
 
-        raise WorkbookError(f"OpenCV cannot write the video {partial}", fix="install opencv-python")
-    for image_path in test_images:
-        img = cv2.imread(str(image_path))
-        for shift in range(frames_per_image):
-            matrix = np.float32([[1, 0, shift], [0, 1, 0]])
-            writer.write(cv2.warpAffine(img, matrix, (IMAGE_SIDE, IMAGE_SIDE), borderMode=1))
-    writer.release()
-    partial.replace(path)
+            raise WorkbookError(f"OpenCV cannot write the video {path}", fix="install opencv-python")
+        for image_path in test_images:
+            img = cv2.imread(str(image_path))
+            for shift in range(frames_per_image):
+                matrix = np.float32([[1, 0, shift], [0, 1, 0]])
+                writer.write(cv2.warpAffine(img, matrix, (IMAGE_SIDE, IMAGE_SIDE), borderMode=1))
+        writer.release()
     return path
 
 

@@ -23,8 +23,19 @@ import yaml
 
 from yolo_workbook.core import locks, paths
 from yolo_workbook.core.errors import DatasetError
-from yolo_workbook.core.files import write_atomic, write_json
-from yolo_workbook.data.dataset import SPLITS, class_names, label_path, list_images, read_data_yaml, resolve_splits
+from yolo_workbook.core.files import YamlReadError, read_yaml, write_atomic, write_json
+from yolo_workbook.data.dataset import (
+    SPLITS,
+    LabelLineError,
+    class_names,
+    label_classes,
+    label_path,
+    list_images,
+    parse_label_line,
+    read_data_yaml,
+    read_label_lines,
+    resolve_splits,
+)
 
 PROVENANCE = "provenance.json"
 
@@ -53,23 +64,28 @@ def _link(source: Path, target: Path) -> str:
     return "copy"
 
 
-def _rewrite_label(source: Path, target: Path, mapping: dict[int, int]) -> int:
-    lines = []
-    if source.is_file():
-        for line in source.read_text(encoding="utf-8").splitlines():
-            fields = line.split()
-            if fields:
-                fields[0] = str(mapping[int(float(fields[0]))])
-                lines.append(" ".join(fields))
+def _checked_rows(label: Path, data_yaml: Path, nc: int) -> list[tuple[int, list[str]]]:
+    """Each box of a label file as (class, fields), by the one label rule; a line training refuses stops the merge."""
+    rows = []
+    for number, text in read_label_lines(label):
+        try:
+            row = parse_label_line(text, nc=nc)
+        except LabelLineError as exc:
+            raise DatasetError(
+                f"{label}, line {number}: {exc.message}; nothing was merged",
+                fix=f"{exc.fix} ('yolo-workbook data check {data_yaml}' lists every such line)",
+            ) from None
+        if row is not None:
+            rows.append((row.cls, text.split()))
+    return rows
+
+
+def _write_label(target: Path, rows: list[tuple[int, list[str]]], mapping: dict[int, int]) -> int:
+    """The label with each class id mapped (written as an integer: ``1.0`` becomes ``1``); the rest as written."""
+    lines = [" ".join([str(mapping[cls]), *fields[1:]]) for cls, fields in rows]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
     return len(lines)
-
-
-def _count_boxes(label: Path) -> int:
-    if not label.is_file():
-        return 0
-    return sum(1 for line in label.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 def merged_dir(profile_dir: Path, data_yamls: list[Path], names: list[str]) -> Path:
@@ -114,26 +130,29 @@ def _merge_locked(data_yamls: list[Path], out_dir: Path, names: list[str]) -> Pa
             f"{out_dir} already holds {what}; nothing was changed",
             fix="choose another output folder (-o), or move that one away first",
         )
+    # Every label is read and checked before anything is written: a refused line leaves no half merge.
+    planned = []
+    for source, path, mapping in zip(sources, data_yamls, mappings, strict=True):
+        for split, entries in resolve_splits(path, dataset=source["name"]).items():
+            images = [image for entry in entries for image in list_images(entry)]
+            labels = [_checked_rows(label_path(image), path, len(mapping)) for image in images]
+            planned.append((source["name"], mapping, split, images, labels))
     counts: dict[str, dict[str, int]] = {}
     split_lists: dict[str, list[str]] = {split: [] for split in SPLITS}
     how_counts: dict[str, int] = {}
-    for source, path, mapping in zip(sources, data_yamls, mappings, strict=True):
+    for name, mapping, split, images, labels in planned:
         identity = all(k == v for k, v in mapping.items())
-        for split, entries in resolve_splits(path, dataset=source["name"]).items():
-            images = [image for entry in entries for image in list_images(entry)]
-            boxes = 0
-            for image in images:
-                if identity:  # labels need no change: list the original image
-                    split_lists[split].append(str(image))
-                    boxes += _count_boxes(label_path(image))
-                    continue
-                target = out_dir / source["name"] / split / "images" / image.name
-                how = _link(image, target)
-                how_counts[how] = how_counts.get(how, 0) + 1
-                boxes += _rewrite_label(label_path(image), label_path(target), mapping)
-                split_lists[split].append(str(target))
-            counts.setdefault(source["name"], {})[split] = len(images)
-            counts[source["name"]][f"{split}_boxes"] = boxes
+        for image, rows in zip(images, labels, strict=True):
+            if identity:  # labels need no change: list the original image
+                split_lists[split].append(str(image))
+                continue
+            target = out_dir / name / split / "images" / image.name
+            how = _link(image, target)
+            how_counts[how] = how_counts.get(how, 0) + 1
+            _write_label(label_path(target), rows, mapping)
+            split_lists[split].append(str(target))
+        counts.setdefault(name, {})[split] = len(images)
+        counts[name][f"{split}_boxes"] = sum(len(rows) for rows in labels)
     content: dict[str, Any] = {}
     for split, images in split_lists.items():
         if images:
@@ -168,12 +187,7 @@ def oversample(data_yaml: Path, out_yaml: Path, *, classes: list[str], target_sh
     entries: list[tuple[str, int, int]] = []  # (image, wanted boxes, all boxes)
     for entry in splits["train"]:
         for image in list_images(entry):
-            label = label_path(image)
-            ids = (
-                [int(float(line.split()[0])) for line in label.read_text().splitlines() if line.strip()]
-                if label.is_file()
-                else []
-            )
+            ids = label_classes(label_path(image), nc=len(names))
             entries.append((str(image), sum(i in wanted for i in ids), len(ids)))
     rare = sum(e[1] for e in entries)
     total = sum(e[2] for e in entries)
@@ -221,7 +235,10 @@ def describe_training_data(record: dict[str, Any]) -> str:
     """What a round trained on: one export, or a merge (with its class mapping) and any oversampling."""
     data_yaml = Path(record["data"]["data_yaml"])
     lines = [f"trained on {' + '.join(record['data']['use'])}: {data_yaml}"]
-    content = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) if data_yaml.is_file() else {}
+    try:
+        content = read_yaml(data_yaml).data
+    except YamlReadError:  # moved or broken since: the record still says what it trained on
+        content = {}
     train = content.get("train") if isinstance(content, dict) else None
     if isinstance(train, str) and train.endswith("train_oversampled.txt"):
         listing = Path(train).read_text(encoding="utf-8").splitlines()

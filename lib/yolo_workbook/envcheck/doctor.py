@@ -102,7 +102,7 @@ def device_findings(device: dict[str, Any]) -> list[Finding]:
                 "error",
                 "device",
                 f"an NVIDIA GPU is present ({device['nvidia_smi']}) but torch {_version('torch')} is a CPU-only build",
-                f"install the CUDA build: {how} (see README, 'conda and Windows'), then run yolo-workbook doctor again",
+                f"install the CUDA build: {how} (docs/how-to/windows-conda.md), then run yolo-workbook doctor again",
             )
         ]
     if device["nvidia_smi"]:

@@ -18,15 +18,17 @@ from yolo_workbook.config.params import (
     load_round,
     read_round_file,
 )
-from yolo_workbook.core import locks, paths
+from yolo_workbook.core import locks, paths, schemas
 from yolo_workbook.core.errors import BusyError, ParamsError, RoundChangedError, RoundFailedError, WorkbookError
 from yolo_workbook.core.files import archive_previous
-from yolo_workbook.core.text import column_widths, format_row
-from yolo_workbook.training.rerun import round_inputs
-from yolo_workbook.training.train import check_data, check_rerun, resolve_start_weights
+from yolo_workbook.core.text import column_widths, format_duration, format_row
+from yolo_workbook.training import rerun
+from yolo_workbook.training.train import check_round
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}
+# The notebooks whose last cell rewrites the journal: after their rounds, a pipeline need not.
+JOURNAL_NOTEBOOKS = TRAINING_NOTEBOOKS
 
 
 @dataclass
@@ -68,7 +70,8 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True, forc
     date and does not run; one with changed inputs is refused unless ``force``; an interrupted one
     resumes. Earlier results move to ``history/``. The round's lock is taken first and held until
     its notebook ends: a second run of the same round (another terminal, JupyterLab) is refused
-    with :class:`BusyError`, naming the process that runs it.
+    with :class:`BusyError`, naming the process that runs it. The kernel works under that lock and
+    reuses these checks while the files they read are unchanged (:mod:`yolo_workbook.training.rerun`).
 
     Args:
         round_id (str): The round's file stem in ``params/``.
@@ -79,24 +82,25 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True, forc
     Returns:
         (Path | None): The executed notebook, or None when the round was up to date.
     """
+    schemas.jsonschema()  # before papermill imports it: spares this process 1.5-3 s (see core.schemas)
     import papermill
 
     rnd = load_round(round_id, profile=profile)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock, lock.shared_with_children():
-        return _run_locked(rnd, log_output=log_output, force=force, papermill=papermill)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock:
+        return _run_locked(rnd, lock, log_output=log_output, force=force, papermill=papermill)
 
 
-def _run_locked(rnd: Round, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
+def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
     """:func:`run_round` once it holds the round's lock (its kernel works under the same lock)."""
     round_id, out_dir = rnd.round_id, rnd.output_dir
-    if rnd.notebook in TRAINING_NOTEBOOKS:
-        check_data(rnd)  # a missing data.yaml fails here, before a kernel starts
-    # The starting weights of a training or prediction round: a weights_from round that has not run, or a .pt
-    # that is cut short, fails here, before anything moves. (The environment notebook loads no weights.)
-    weights = resolve_start_weights(rnd) if rnd.notebook != NOTEBOOKS[0] else ""
-    if rnd.notebook in TRAINING_NOTEBOOKS:
-        state = check_rerun(rnd, round_inputs(rnd, weights), force=force)
-        if state.state == "up-to-date":
+    training = rnd.notebook in TRAINING_NOTEBOOKS
+    checks = None
+    if rnd.notebook != NOTEBOOKS[0]:  # the environment notebook loads no weights and trains nothing
+        # The data of a training round, the starting weights of a training or prediction round (a weights_from
+        # round that has not run, a .pt cut short) and the re-run state: checked here, before anything moves.
+        checks = check_round(rnd, training=training)
+    if training and checks and checks.state:
+        if rerun.check_rerun(rnd, checks.state, force=force).state == "up-to-date":
             return None
         archive_previous(out_dir, [f"{rnd.notebook}.ipynb"])  # train/ stays: it may be resumed
     else:
@@ -106,17 +110,24 @@ def _run_locked(rnd: Round, *, log_output: bool, force: bool, papermill: Any) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{rnd.notebook}.ipynb"
     print(f"== {round_id} ({rnd.notebook}, profile {rnd.profile or 'none'}) -> {executed}", flush=True)
+    # The kernel works under this lock, and reuses the checks above while what they read is unchanged.
+    handoff = rerun.handoff(rnd, checks) if checks else None
     try:
-        papermill.execute_notebook(
-            str(notebook_path(rnd.notebook)),
-            str(executed),
-            parameters=parameters,
-            cwd=str(paths.NOTEBOOKS_DIR),
-            log_output=False,  # papermill's logger would repeat the stream below
-            progress_bar=False,
-            stdout_file=sys.stdout if log_output else None,
-            stderr_file=sys.stderr if log_output else None,
-        )
+        with lock.shared_with_children(handoff):
+            papermill.execute_notebook(
+                str(notebook_path(rnd.notebook)),
+                str(executed),
+                parameters=parameters,
+                cwd=str(paths.NOTEBOOKS_DIR),
+                log_output=False,  # papermill's logger would repeat the stream below
+                progress_bar=False,
+                stdout_file=sys.stdout if log_output else None,
+                stderr_file=sys.stderr if log_output else None,
+                # Stop the kernel when its last cell ends: every cell has written its files by then (train_round
+                # waits for ultralytics' background figures), and a graceful stop waits 1-3 s for an exit that
+                # unloads torch and its data loader workers.
+                shutdown_kernel="immediate",
+            )
     except papermill.PapermillExecutionError as exc:
         reason = f"{exc.ename}: {str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ''}"
         raise RoundFailedError(
@@ -199,7 +210,7 @@ def run_pipeline(
             executed = run_round(rnd.round_id, profile=profile, log_output=log_output, force=force)
             status, note = ("ok", "") if executed else ("ok", "up to date: nothing to run")
             outcomes.append(RunOutcome(rnd.round_id, status, time.time() - started, note, executed))
-            if executed:
+            if executed and rnd.notebook not in JOURNAL_NOTEBOOKS:
                 refresh_journal(profile)
         except RoundChangedError as exc:  # its earlier results stay valid for the rounds after it
             outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
@@ -230,8 +241,7 @@ def format_outcomes(outcomes: list[RunOutcome]) -> str:
     """A summary table of a pipeline run (columns aligned by display width: notes may be Korean)."""
     rows, notes = [["round", "status", "time"]], ["note"]
     for outcome in outcomes:
-        minutes, seconds = divmod(int(outcome.seconds), 60)
-        rows.append([outcome.round_id, outcome.status, f"{minutes}m{seconds:02d}s"])
+        rows.append([outcome.round_id, outcome.status, format_duration(outcome.seconds)])
         notes.append(outcome.message or (str(outcome.notebook) if outcome.notebook else ""))
     widths = column_widths(rows, [22, 9, 9])
     lines = zip(rows, notes, strict=True)

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS
 from yolo_workbook.config.params import Round, save_resolved
-from yolo_workbook.core import locks, openmp, paths
+from yolo_workbook.core import locks, openmp, paths, schemas
 from yolo_workbook.core.errors import PredictError
-from yolo_workbook.core.files import archive_previous, write_json
+from yolo_workbook.core.files import archive_previous, atomic_output, write_json
+from yolo_workbook.training import rerun
 from yolo_workbook.training.train import load_model, resolve_start_weights
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
@@ -91,7 +93,7 @@ def check_predict_args(rnd: Round) -> dict[str, Any]:
     stride = args.get("vid_stride", 1)
     if not isinstance(stride, int) or stride < 1:
         raise PredictError(f"{rnd.where('predict', 'vid_stride')}: vid_stride must be an integer >= 1", fix="e.g. 1")
-    for key in ("stream", "project", "name", "model"):
+    for key in RESERVED_PREDICT_KEYS:
         if key in args:
             raise PredictError(f"{rnd.where('predict', key)}: predict.{key} is set by the workbook", fix="remove it")
     return args
@@ -138,10 +140,11 @@ def predict_to_json(rnd: Round) -> PredictResult:
     """
     openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     args = check_predict_args(rnd)
-    weights = resolve_start_weights(rnd)
-    source, is_video = _resolve_source(rnd)
-    fps, total = _video_facts(source) if is_video else (None, None)
     with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # one job writes a folder at a time
+        handed = rerun.handed_checks(rnd, training=False)  # the runner's check of the weights, while they are unchanged
+        weights = handed.start_weights if handed else resolve_start_weights(rnd)
+        source, is_video = _resolve_source(rnd)
+        fps, total = _video_facts(source) if is_video else (None, None)
         return _predict_locked(rnd, args, weights, source, is_video, fps, total)
 
 
@@ -232,33 +235,23 @@ def class_summary(per_frame: Counter[int]) -> dict[str, Any]:
 
 def write_json_array_from_lines(jsonl_path: Path, json_path: Path) -> Path:
     """Turn JSON Lines into one JSON array, streaming (constant memory), complete or not at all."""
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{json_path.name}.", suffix=".tmp", dir=json_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out, jsonl_path.open(encoding="utf-8") as lines:
-            out.write("[")
-            for number, line in enumerate(lines):
-                out.write(("," if number else "") + "\n  " + line.rstrip("\n"))
-            out.write("\n]\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, json_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_output(json_path) as partial,
+        partial.open("w", encoding="utf-8") as out,
+        jsonl_path.open(encoding="utf-8") as lines,
+    ):
+        out.write("[")
+        for number, line in enumerate(lines):
+            out.write(("," if number else "") + "\n  " + line.rstrip("\n"))
+        out.write("\n]\n")
     return json_path
 
 
 def result_facts(result: PredictResult) -> str:
     """Deterministic facts of a prediction run (what nbval checks): frames, ids, schema."""
-    import jsonschema
-
     schema = json.loads((paths.SCHEMAS_DIR / "detections.schema.json").read_text("utf-8"))
     frames = json.loads(result.json_path.read_text(encoding="utf-8"))
-    jsonschema.validate(frames, schema)
+    schemas.validate(frames, schema)
     ids = [f["frame_id"] for f in frames]
     with result.jsonl_path.open(encoding="utf-8") as handle:
         lines = sum(1 for _ in handle)

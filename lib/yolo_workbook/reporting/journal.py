@@ -17,19 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.core import locks, paths
-from yolo_workbook.core.files import read_json, write_atomic
+from yolo_workbook.core.files import atomic_output, read_json, write_atomic
+from yolo_workbook.core.text import format_duration
 from yolo_workbook.reporting import compare, plots
 from yolo_workbook.training import metrics
 
 
-def _duration(seconds: float | None) -> str:
-    total = int(seconds or 0)
-    return f"{total // 60}m {total % 60:02d}s"
-
-
 def _run_text(record: dict[str, Any]) -> str:
     return (
-        f"training {_duration(record.get('train_seconds'))}, {record.get('epochs_run', 0)} of"
+        f"training {format_duration(record.get('train_seconds'))}, {record.get('epochs_run', 0)} of"
         f" {record.get('epochs_planned', 0)} epochs (best: {record.get('best_epoch')})"
     )
 
@@ -368,9 +364,8 @@ def write_journal(profile: str) -> tuple[Path, Path]:
         figure_dir = folder / "journal_files"
         figure_dir.mkdir(parents=True, exist_ok=True)
         for name, data in journal["figures"].items():
-            tmp = figure_dir / f".{name}.tmp"
-            tmp.write_bytes(data)
-            tmp.replace(figure_dir / name)
+            with atomic_output(figure_dir / name) as partial:
+                partial.write_bytes(data)
         md_path = write_atomic(folder / "journal.md", to_markdown(journal))
         html_path = write_atomic(folder / "journal.html", to_html(journal))
     return md_path, html_path

@@ -8,15 +8,16 @@ import json
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.params import Round
-from yolo_workbook.core import paths
+from yolo_workbook.core import paths, schemas
 from yolo_workbook.core.files import read_json, write_json
-from yolo_workbook.core.text import column_widths, format_row, table
+from yolo_workbook.core.text import column_widths, format_duration, format_row, table
 from yolo_workbook.data import dataset
 
 SCHEMA_PATH = paths.SCHEMAS_DIR / "metrics.schema.json"
@@ -55,17 +56,42 @@ def git_commit() -> str:
 
 
 def dataset_fingerprint(data_yamls: list[Path]) -> str:
-    """A content hash of the data.yaml files and every label file of every split."""
+    """A content hash of the data.yaml files and every label file of every split.
+
+    It reads every label file: compute it once per round and pass it on (the runner hands it to
+    the kernel with :func:`dataset_stamp`, which says whether it still holds).
+    """
+    return _dataset_digest(data_yamls, lambda label: label.read_bytes() if label.is_file() else b"")
+
+
+def dataset_stamp(data_yamls: list[Path]) -> str:
+    """What :func:`dataset_fingerprint` depends on, without reading a label file: the data.yaml files, the
+    image names of every split, and each label file's size and modification time (``-`` when missing).
+
+    Equal stamps mean an unchanged fingerprint, unless a label file was rewritten with the same size
+    within the file system's time resolution.
+    """
+
+    def stamp(label: Path) -> bytes:
+        try:
+            facts = label.stat()
+        except FileNotFoundError:
+            return b"-;"
+        return f"{facts.st_size}:{facts.st_mtime_ns};".encode()
+
+    return _dataset_digest(data_yamls, stamp)
+
+
+def _dataset_digest(data_yamls: list[Path], label_bytes: Callable[[Path], bytes]) -> str:
+    """The SHA-256 of each data.yaml, then per split and image its name and ``label_bytes`` of its label file."""
     digest = hashlib.sha256()
     for data_yaml in data_yamls:
         digest.update(data_yaml.read_bytes())
         for split, entries in sorted(dataset.resolve_splits(data_yaml).items()):
             for entry in entries:
                 for image in dataset.list_images(entry):
-                    label = dataset.label_path(image)
                     digest.update(f"{split}/{image.name}".encode())
-                    if label.is_file():
-                        digest.update(label.read_bytes())
+                    digest.update(label_bytes(dataset.label_path(image)))
     return f"sha256:{digest.hexdigest()}"
 
 
@@ -105,8 +131,13 @@ def build_record(
     wall_seconds: float,
     status: str,
     error: str = "",
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """Assemble the ``metrics.json`` record of a round from its trainer and ``results.csv``."""
+    """Assemble the ``metrics.json`` record of a round from its trainer and ``results.csv``.
+
+    ``fingerprint`` is the dataset fingerprint of the round's inputs (computed when None: that reads every label
+    file, so a caller that has it passes it).
+    """
     rows = read_results_csv(train_dir / "results.csv")
     names = dataset.class_names(dataset.read_data_yaml(data_yaml))
     det = getattr(getattr(trainer, "validator", None), "metrics", None)
@@ -131,7 +162,7 @@ def build_record(
         "train_seconds": round(wall_seconds, 2),
         "overall": None,
         "per_class": None,
-        "dataset_fingerprint": dataset_fingerprint(rnd.data_paths()) if rnd.data_use else "",
+        "dataset_fingerprint": _fingerprint_of(rnd) if fingerprint is None else fingerprint,
         "versions": _versions(),
         "git_commit": git_commit(),
         "why": rnd.why,
@@ -154,6 +185,10 @@ def build_record(
             entry["train_boxes"] = train_boxes.get(name, 0)
             entry["train_share"] = round(train_boxes.get(name, 0) / total, 4)
     return record
+
+
+def _fingerprint_of(rnd: Round) -> str:
+    return dataset_fingerprint(rnd.data_paths()) if rnd.data_use else ""
 
 
 def _train_boxes(data_yaml: Path, names: list[str]) -> dict[str, int]:
@@ -257,9 +292,9 @@ def leaderboard(records: list[dict[str, Any]]) -> Leaderboard:
         numbers += [(per_class.get(n) or {}).get("AP50") for n in names]
         numbers = [round(v, 3) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in numbers]
         values.append(numbers)
-        seconds = int(record.get("train_seconds") or 0)
         cells = ["-" if v is None else f"{v:.3f}" for v in numbers]
-        rows.append([record["round_id"], record.get("status", "?"), *cells, f"{seconds // 60}m{seconds % 60:02d}s"])
+        took = format_duration(record.get("train_seconds"))
+        rows.append([record["round_id"], record.get("status", "?"), *cells, took])
     best = set()
     for column in range(len(header) - 3):
         present = {i: row[column] for i, row in enumerate(values) if row[column] is not None}
@@ -288,9 +323,7 @@ def schema() -> dict[str, Any]:
 
 def record_facts(record: dict[str, Any]) -> str:
     """The deterministic facts of a record (what nbval checks): status, epochs, classes, schema."""
-    import jsonschema
-
-    jsonschema.validate(record, schema())
+    schemas.validate(record, schema())
     per_class = record.get("per_class") or {}
     absent = [n for n, c in per_class.items() if not c["in_val"]]
     return "\n".join(
@@ -309,7 +342,6 @@ def format_result(record: dict[str, Any]) -> str:
     overall = record.get("overall")
     if not overall:
         return f"{record['round_id']}: no metrics ({record['status']}: {record.get('error') or '-'})"
-    seconds = int(record["train_seconds"])
     rows = [["class", "AP50", "AP50-95", "P", "R", "instances"]]
     for name, c in (record.get("per_class") or {}).items():
         numbers = (c["AP50"], c["AP50-95"], c["precision"], c["recall"])
@@ -318,7 +350,7 @@ def format_result(record: dict[str, Any]) -> str:
     lines = [
         f"{record['round_id']}: mAP50 {overall['mAP50']:.3f}  mAP50-95 {overall['mAP50-95']:.3f}"
         f"  P {overall['precision']:.3f}  R {overall['recall']:.3f}"
-        f"  best epoch {record['best_epoch']}/{record['epochs_run']}  time {seconds // 60}m {seconds % 60:02d}s",
+        f"  best epoch {record['best_epoch']}/{record['epochs_run']}  time {format_duration(record['train_seconds'])}",
     ]
     for row in rows:
         if len(row) == 1:  # a class absent from val: one note across the number columns

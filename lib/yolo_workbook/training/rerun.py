@@ -15,16 +15,26 @@ States of a round folder:
 - ``finish``: not finished, but its checkpoint holds the last epoch (killed after training, during
   the final validation or the record): validate the best weights and write the record; nothing trains.
 - ``restart``: not finished and not resumable: the partial results move to ``history/``, train anew.
+
+These checks run once per round. ``yolo-workbook run`` runs them before it starts the notebook's
+kernel, and hands what they established to the kernel (:func:`handoff`, through the round's lock:
+:meth:`yolo_workbook.core.locks.Lock.shared_with_children`). The kernel reuses it
+(:func:`handed_checks`) only for the same round, profile and resolved params, and only when every
+file the checks read is as it was (size and modification time); otherwise, and in a notebook run
+without the runner (plain papermill, JupyterLab), it checks everything itself.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.params import Round
+from yolo_workbook.core import locks
+from yolo_workbook.core.errors import RoundChangedError
 from yolo_workbook.core.files import read_json
 from yolo_workbook.training import checkpoints, metrics
 
@@ -32,6 +42,10 @@ from yolo_workbook.training import checkpoints, metrics
 _NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers")
 # ultralytics rewrites last.pt in place; last.resume.pt is the workbook's whole copy of it.
 LAST_CHECKPOINTS = ("last.pt", "last.resume.pt")
+# Bytes of a handoff at most: it travels in an environment variable (Linux takes 128 KiB a variable).
+_HANDOFF_LIMIT = 64 * 1024
+# The files of a round folder that decide its state (besides metrics.json and whether train/ exists).
+_STATE_CHECKPOINTS = tuple(f"train/weights/{name}" for name in (*LAST_CHECKPOINTS, "best.pt"))
 
 
 @dataclass
@@ -43,6 +57,48 @@ class RoundState:
     record: dict[str, Any] | None = None
     last_weights: Path | None = None
     progress: dict[str, Any] | None = None  # of last_weights: epoch, epochs, train_args
+
+
+@dataclass
+class RoundChecks:
+    """What checking a round established before it runs (see the module docstring).
+
+    Attributes:
+        start_weights (str): What ``YOLO(...)`` loads, resolved and checked.
+        stamps (dict): What the checks read, as it was before they read it (:func:`input_stamps`).
+        inputs (dict | None): :func:`round_inputs` (training rounds; None for a prediction).
+        state (RoundState | None): :func:`round_state`, before ``force`` (training rounds).
+    """
+
+    start_weights: str
+    stamps: dict[str, Any]
+    inputs: dict[str, Any] | None = None
+    state: RoundState | None = None
+
+
+def file_stamp(path: Path) -> list[int] | None:
+    """``[size, modification time in ns]`` of a file, or None when there is none."""
+    try:
+        facts = path.stat()
+    except OSError:
+        return None
+    return [facts.st_size, facts.st_mtime_ns]
+
+
+def input_stamps(rnd: Round, start_weights: str, *, training: bool) -> dict[str, Any]:
+    """Size and modification time of every file that the checks of ``rnd`` read: the starting weights file and,
+    for a training round, the dataset (:func:`yolo_workbook.training.metrics.dataset_stamp`) and the round
+    folder's record and checkpoints. Taken before the checks read them, so that a change made meanwhile shows."""
+    weights = Path(start_weights)
+    stamps: dict[str, Any] = {"weights": file_stamp(weights) if weights.is_absolute() else None}
+    if training:
+        folder = rnd.output_dir
+        stamps["dataset"] = metrics.dataset_stamp(rnd.data_paths())
+        stamps["round"] = {
+            "train": (folder / "train").exists(),
+            **{name: file_stamp(folder / name) for name in ("metrics.json", *_STATE_CHECKPOINTS)},
+        }
+    return stamps
 
 
 def file_sha256(path: Path) -> str:
@@ -121,3 +177,122 @@ def round_state(rnd: Round, inputs: dict[str, Any]) -> RoundState:
             return RoundState("finish", [], record, checkpoint, progress)
         return RoundState("resume", [], record, checkpoint, progress)
     return RoundState("restart", changes, record)
+
+
+def check_rerun(rnd: Round, state: RoundState, *, force: bool) -> RoundState:
+    """Say what running the round again does; refuse to replace a finished round with other inputs.
+
+    Returns:
+        (RoundState): ``state``; a forced run of an up-to-date round comes back as ``changed`` (train again).
+
+    Raises:
+        RoundChangedError: The round finished with other inputs and ``force`` is off; nothing was run.
+    """
+    if state.state == "up-to-date" and not force:
+        finished = (state.record or {}).get("finished_at", "")
+        print(
+            f"{rnd.round_id} is up to date (finished {finished}; same params, starting weights and data):"
+            " nothing to train. To train it again anyway: --force (CLI) or -p force True (papermill)."
+        )
+    elif state.state == "changed" and not force:
+        changes = "\n".join(f"  - {change}" for change in state.changes)
+        raise RoundChangedError(
+            f"round '{rnd.round_id}' already finished with other inputs; nothing was run. What changed:\n{changes}",
+            fix="to train it again: --force (CLI) or -p force True (papermill); the old results move to"
+            f" {rnd.output_dir / 'history'}/, nothing is deleted. Or save the change as a new round file.",
+        )
+    elif state.state == "restart" and state.changes:
+        print(f"{rnd.round_id}: the earlier run did not finish ({'; '.join(state.changes)}); training anew")
+    elif state.state == "up-to-date":
+        return replace(state, state="changed")  # forced: train again
+    return state
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON gives it back (tuples become lists), or raises TypeError."""
+    return json.loads(json.dumps(value, ensure_ascii=False))
+
+
+def handoff(rnd: Round, checks: RoundChecks) -> dict[str, Any] | None:
+    """``checks`` as JSON-ready data for the notebook's kernel, tied to the round, its profile and its resolved
+    params; None when something in them is not plain data, or too long for an environment variable (the kernel
+    then checks again)."""
+    state = checks.state
+    try:
+        facts = _plain(
+            {
+                "round_id": rnd.round_id,
+                "profile": rnd.profile,
+                "notebook": rnd.notebook,
+                "params": rnd.to_dict(),
+                "start_weights": checks.start_weights,
+                "stamps": checks.stamps,
+                "inputs": checks.inputs,
+                "state": None
+                if state is None
+                else {
+                    "state": state.state,
+                    "changes": state.changes,
+                    "last_weights": str(state.last_weights) if state.last_weights else None,
+                    "progress": state.progress,
+                },
+            }
+        )
+    except (TypeError, ValueError):
+        return None
+    return facts if len(json.dumps(facts, ensure_ascii=False).encode()) < _HANDOFF_LIMIT else None
+
+
+def handed_checks(rnd: Round, *, training: bool) -> RoundChecks | None:
+    """The checks that the runner handed to this kernel for ``rnd``, when they still hold; else None (check again).
+
+    Call it while holding the round's lock: only a handoff made under the lock this process works
+    under counts (:func:`yolo_workbook.core.locks.handed_over`). It holds when it is for the same round,
+    profile, notebook and resolved params, and every file the checks read has the size and
+    modification time it had (:func:`input_stamps`). When it does not, one line says why.
+    """
+    facts = locks.handed_over(rnd.output_dir)
+    if facts is None:
+        return None
+    why = _why_not_current(rnd, facts, training=training)
+    if why:
+        print(f"{rnd.round_id}: the runner's checks of this round no longer hold ({why}); checking again")
+        return None
+    handed = facts.get("state")
+    state = None
+    try:
+        if handed:  # the record is read again (its size and time are as the runner saw them): the handoff stays small
+            record = read_json(rnd.output_dir / "metrics.json") if handed["state"] != "new" else None
+            state = RoundState(
+                str(handed["state"]),
+                [str(change) for change in handed["changes"]],
+                record if isinstance(record, dict) and "status" in record else None,
+                Path(handed["last_weights"]) if handed["last_weights"] else None,
+                handed["progress"],
+            )
+        return RoundChecks(str(facts["start_weights"]), facts["stamps"], facts["inputs"], state)
+    except (KeyError, TypeError):  # not the shape handoff() writes (another version of the workbook?)
+        return None
+
+
+def _why_not_current(rnd: Round, facts: dict[str, Any], *, training: bool) -> str:
+    """Why handed-over checks do not hold for ``rnd`` now (``""`` when they do)."""
+    same = (facts.get("round_id"), facts.get("profile"), facts.get("notebook"))
+    if same != (rnd.round_id, rnd.profile, rnd.notebook):
+        return f"they are for round {same[0]!r}, profile {same[1]!r}, notebook {same[2]!r}"
+    try:
+        if facts.get("params") != _plain(rnd.to_dict()):
+            return "its resolved params changed"
+    except (TypeError, ValueError):
+        return "its params are not plain data"
+    if training and not (facts.get("inputs") and facts.get("state")):
+        return "they hold no training checks"
+    stamps = facts.get("stamps") or {}
+    try:
+        now = input_stamps(rnd, str(facts.get("start_weights", "")), training=training)
+    except Exception as exc:  # a dataset folder gone, a data.yaml unreadable: the checks will say it properly
+        return f"{type(exc).__name__} while comparing its files"
+    for key, what in (("weights", "the starting weights"), ("dataset", "the dataset"), ("round", "its output folder")):
+        if key in now and stamps.get(key) != now[key]:
+            return f"{what} changed since"
+    return ""

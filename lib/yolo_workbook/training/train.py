@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config import classmap
+from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem
 from yolo_workbook.config.explain import yolo_command
-from yolo_workbook.config.lint import RESERVED_TRAIN_KEYS
-from yolo_workbook.config.params import Round, best_weights_of, is_round_reference, round_file, save_resolved
+from yolo_workbook.config.params import Round, best_weights_of, is_round_reference, save_resolved
+from yolo_workbook.config.schema import weights_from_problem
 from yolo_workbook.core import locks, openmp, paths
-from yolo_workbook.core.errors import ParamsError, RoundChangedError, WeightsError, WeightsFromNotRunError
-from yolo_workbook.core.files import archive_previous
+from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotRunError
+from yolo_workbook.core.files import archive_previous, atomic_output
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
 from yolo_workbook.training import checkpoints, metrics, rerun
@@ -50,14 +51,10 @@ def resolve_start_weights(rnd: Round) -> str:
     """
     source = rnd.weights_from
     where = rnd.where("model", "from")
-    if not source:
-        raise ParamsError(f"{where}: round '{rnd.round_id}' has no 'model.from'", fix="add 'model: {from: yolov8n.pt}'")
+    problem = weights_from_problem(source)
+    if problem:
+        raise ParamsError(f"{where}: model.from {problem[0]}", fix=problem[1])
     if is_round_reference(source):
-        if not round_file(source).is_file():
-            raise ParamsError(
-                f"{where}: model.from names round '{source}', but params/{source}.yaml does not exist",
-                fix="name an existing round, or a weights file such as yolov8n.pt",
-            )
         best = best_weights_of(source, rnd.profile)
         if not best.is_file():
             profile = f" --profile {rnd.profile}" if rnd.profile else ""
@@ -107,19 +104,10 @@ def _download_weights(name: str, where: str) -> str:
 
 def check_train_args(rnd: Round) -> dict[str, Any]:
     """Validate the train section with ultralytics' own rules; errors name the file and key."""
-    for key in RESERVED_TRAIN_KEYS:
-        if key in rnd.train:
-            raise ParamsError(
-                f"{rnd.where('train', key)}: train.{key} is set by the workbook",
-                fix=f"remove train.{key}; use 'model.from' / 'data.use' to choose weights and data",
-            )
-    freeze = rnd.train.get("freeze")
-    if freeze is not None and isinstance(freeze, (str, float, bool)):
-        raise ParamsError(
-            f"{rnd.where('train', 'freeze')}: train.freeze is {freeze!r}; ultralytics silently freezes nothing"
-            " unless it is an integer or a list",
-            fix="write it as an integer, e.g. 'freeze: 10' (the first 10 modules)",
-        )
+    for key in (*RESERVED_TRAIN_KEYS, "freeze"):  # what ultralytics takes silently: config.argrules' rules
+        problem = argument_problem(key, rnd.train[key], section="train") if key in rnd.train else None
+        if problem:
+            raise ParamsError(f"{rnd.where('train', key)}: train.{key} {problem[0]}", fix=problem[1])
     from ultralytics.cfg import get_cfg
 
     try:
@@ -151,8 +139,9 @@ def check_data(rnd: Round) -> list[Path]:
 
 def prepare_data(rnd: Round, round_dir: Path) -> Path:
     """The data.yaml to train on: the single source, or a merge of several (classes matched by
-    name, shared by the rounds that use the same sources), then the oversampled list if asked."""
-    sources = check_data(rnd)
+    name, shared by the rounds that use the same sources), then the oversampled list if asked.
+    The round's data was checked before (:func:`check_round`)."""
+    sources = rnd.data_paths()
     data_yaml = sources[0]
     if len(sources) > 1:
         folder = merged_dir(paths.profile_dir(rnd.profile), sources, rnd.data_use)
@@ -202,17 +191,46 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
     openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     check_loggers(rnd)
     train_args = check_train_args(rnd)
-    check_data(rnd)
-    weights = resolve_start_weights(rnd)
     with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # before anything is read to decide or moved
-        return _train_locked(rnd, train_args, weights, force=force)
+        # The runner's checks when it ran them for this kernel and they still hold; else every check here.
+        checks = rerun.handed_checks(rnd, training=True) or check_round(rnd, training=True)
+        return _train_locked(rnd, train_args, checks, force=force)
 
 
-def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force: bool) -> TrainResult:
+def check_round(rnd: Round, *, training: bool) -> rerun.RoundChecks:
+    """Check a round before it runs: its data (training), its starting weights, and (training) what running it
+    now would do. The runner does this before it starts a kernel; :func:`train_round` when no runner did.
+
+    Args:
+        rnd (Round): The resolved round.
+        training (bool): A training round (data, inputs and re-run state), or a prediction (weights only).
+
+    Returns:
+        (RoundChecks): The checked starting weights and, for a training round, its inputs and state.
+
+    Raises:
+        ParamsError: The round uses no dataset.
+        DatasetError: A data.yaml, or a split folder it names, is missing.
+        WeightsFromNotRunError: ``model.from`` names a round that has not run under this profile.
+        WeightsError: The weights file is cut short, damaged, or cannot be found or downloaded.
+    """
+    if training:
+        check_data(rnd)  # a missing data.yaml fails here, before the weights are looked for
+    weights = resolve_start_weights(rnd)
+    stamps = rerun.input_stamps(rnd, weights, training=training)  # before the files are read for the inputs
+    if not training:
+        return rerun.RoundChecks(weights, stamps)
+    inputs = rerun.round_inputs(rnd, weights)
+    return rerun.RoundChecks(weights, stamps, inputs, rerun.round_state(rnd, inputs))
+
+
+def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChecks, *, force: bool) -> TrainResult:
     round_dir = rnd.output_dir
     best, metrics_path = round_dir / "train" / "weights" / "best.pt", round_dir / "metrics.json"
-    inputs = rerun.round_inputs(rnd, weights)
-    state = check_rerun(rnd, inputs, force=force)
+    weights, inputs, state = checks.start_weights, checks.inputs, checks.state
+    if inputs is None or state is None:
+        raise ValueError(f"the checks of round '{rnd.round_id}' are a prediction's, not a training round's")
+    state = rerun.check_rerun(rnd, state, force=force)
     if state.state == "up-to-date":
         return TrainResult(round_dir, best, metrics_path, state.record or {})
     resume_from = state.last_weights if state.state in ("resume", "finish") and not force else None
@@ -256,6 +274,7 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force
             wall_seconds=earlier_seconds + time.time() - started,
             status=status,
             error=error,
+            fingerprint=inputs["dataset_fingerprint"],  # hashed once, with the inputs
         )
         built.update(inputs=inputs, resumed=resume_from is not None)
         if not resume_from:
@@ -287,6 +306,7 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], weights: str, *, force
         record("failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0], getattr(model, "trainer", None))
         traceback.print_exc()
         raise
+    wait_for_background_plots()
     final = record("ok", "", trainer)
     return TrainResult(round_dir, best, metrics_path, final)
 
@@ -334,40 +354,26 @@ def validate_trained(best: Path, train_args: dict[str, Any], round_dir: Path) ->
     return SimpleNamespace(validator=SimpleNamespace(metrics=det))
 
 
+def wait_for_background_plots(timeout: float = 120) -> None:
+    """Wait for the figures that ultralytics draws in background threads (``val_batch*_pred.jpg``, its
+    ``@threaded`` ``plot_images``): the round folder is whole when the record says ``ok``, and the runner may
+    stop the notebook's kernel at once when its last cell ends."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name.endswith("(plot_images)") and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 def keep_resume_copy(trainer: Any) -> None:
     """After each checkpoint, copy ``last.pt`` atomically to ``last.resume.pt``.
 
     ultralytics writes ``last.pt`` in place: a crash during that write leaves it cut short. The
     copy is always whole, so an interrupted round can resume from one of the two.
     """
-    import os
     import shutil
 
     last = Path(trainer.last)
     if last.is_file():
-        partial = last.with_name("last.resume.pt.partial")
-        shutil.copyfile(last, partial)
-        os.replace(partial, last.with_name("last.resume.pt"))
-
-
-def check_rerun(rnd: Round, inputs: dict[str, Any], *, force: bool) -> rerun.RoundState:
-    """Say what running the round again does; refuse to replace a finished round with other inputs."""
-    state = rerun.round_state(rnd, inputs)
-    if state.state == "up-to-date" and not force:
-        finished = (state.record or {}).get("finished_at", "")
-        print(
-            f"{rnd.round_id} is up to date (finished {finished}; same params, starting weights and data):"
-            " nothing to train. To train it again anyway: --force (CLI) or -p force True (papermill)."
-        )
-    elif state.state == "changed" and not force:
-        changes = "\n".join(f"  - {change}" for change in state.changes)
-        raise RoundChangedError(
-            f"round '{rnd.round_id}' already finished with other inputs; nothing was run. What changed:\n{changes}",
-            fix="to train it again: --force (CLI) or -p force True (papermill); the old results move to"
-            f" {rnd.output_dir / 'history'}/, nothing is deleted. Or save the change as a new round file.",
-        )
-    elif state.state == "restart" and state.changes:
-        print(f"{rnd.round_id}: the earlier run did not finish ({'; '.join(state.changes)}); training anew")
-    elif state.state == "up-to-date":
-        state.state = "changed"  # forced: train again
-    return state
+        with atomic_output(last.with_name("last.resume.pt")) as partial:
+            shutil.copyfile(last, partial)

@@ -1,1 +1,1 @@
-"""JupyterLab: the widgets and the round editor."""
+"""JupyterLab and the notebooks: what the notebooks call (notebook), the widgets and the round editor."""

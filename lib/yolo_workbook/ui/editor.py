@@ -14,7 +14,6 @@ Examples:
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ from yolo_workbook.config.lint import check_rounds
 from yolo_workbook.config.params import ROUND_ID, Round, list_rounds
 from yolo_workbook.core import paths
 from yolo_workbook.core.errors import ParamsError
+from yolo_workbook.core.files import YamlReadError, atomic_output, parse_yaml
 from yolo_workbook.core.problems import Problem
 
 # The train arguments the editor offers (the diary's rounds changed these); others go in by hand.
@@ -38,8 +38,8 @@ def parse_value(text: str) -> Any:
     if not text.strip():
         return None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return parse_yaml(text).data
+    except YamlReadError:
         return text
 
 
@@ -100,15 +100,11 @@ def write_draft(text: str, round_id: str, *, params_dir: Path | None = None) -> 
     if not ROUND_ID.match(round_id):
         raise ParamsError(f"'{round_id}' is not a round id", fix="use rNN_<slug>: lower case, digits and '_'")
     target = base / f"{round_id}.yaml"
-    handle, temporary = tempfile.mkstemp(dir=base, prefix=f".{round_id}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.link(temporary, target)  # fails if the target exists: no check-then-write race
+        with atomic_output(target, overwrite=False) as partial:  # no check-then-write race
+            partial.write_text(text, encoding="utf-8")
     except FileExistsError:
         raise ParamsError(
             f"params/{round_id}.yaml exists already; nothing was written", fix="choose another name"
         ) from None
-    finally:
-        os.unlink(temporary)
     return target

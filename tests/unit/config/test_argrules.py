@@ -248,7 +248,7 @@ def _all_arguments(reserved: tuple[str, ...]) -> list[str]:
 def test_an_empty_value_is_refused_exactly_when_training_refuses_it(set_up_training):
     """Every train argument set to None (``epochs:`` in YAML) through a real trainer set-up."""
     disagree = []
-    for key in _all_arguments(lint.RESERVED_TRAIN_KEYS):
+    for key in _all_arguments(argrules.RESERVED_TRAIN_KEYS):
         refused = not _accepts(set_up_training, key, None)
         found = argrules.check_argument(key, None)
         if refused != (found is not None):
@@ -260,7 +260,7 @@ def test_an_empty_value_is_refused_exactly_when_training_refuses_it(set_up_train
 
 def test_an_empty_value_is_refused_exactly_when_prediction_refuses_it(predict_with):
     disagree = []
-    for key in _all_arguments(lint.RESERVED_PREDICT_KEYS):
+    for key in _all_arguments(argrules.RESERVED_PREDICT_KEYS):
         refused = not _accepts(predict_with, key, None)
         if refused != (argrules.check_argument(key, None, section="predict") is not None):
             disagree.append((key, "ultralytics refuses" if refused else "ultralytics accepts"))

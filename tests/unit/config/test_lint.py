@@ -40,8 +40,8 @@ def _round(train: str, extra: str = "") -> str:
         ("  close_mosic: 5\n", 6, "train.close_mosic", "not an ultralytics argument", "did you mean 'close_mosaic'?"),
         ("  scals: 0.9\n", 6, "train.scals", "not an ultralytics argument", "did you mean 'scale'?"),
         ("  epochs: 3\n  cls: 3.1,\n", 7, "train.cls", "'3.1,' is text, not a number", "write 3.1"),
-        ("  freeze: '10'\n", 6, "train.freeze", "freezes nothing", "write an integer"),
-        ("  freeze: 6.0\n", 6, "train.freeze", "freezes nothing", "write an integer"),
+        ("  freeze: '10'\n", 6, "train.freeze", "freezes nothing", "write it as an integer"),
+        ("  freeze: 6.0\n", 6, "train.freeze", "freezes nothing", "write it as an integer"),
         ("  lr0: '0.01'\n", 6, "train.lr0", "must be a number in [0, 1]", "e.g. lr0: 0.01"),
         ("  flipud: 1.5\n", 6, "train.flipud", "1.5 is outside [0, 1]", "e.g. flipud:"),
         ("  close_mosaic: 5.5\n", 6, "train.close_mosaic", "must be an integer", "e.g. close_mosaic:"),
@@ -102,7 +102,11 @@ def test_train_argument_rules(params_dir, train, line, key, message, fix):
             "predict.conf",
             "outside [0, 1]",
         ),
-        ("round_id: r02_try\nextends: r01_base\nnotebook: 04_tune_round\ndata: {use: [nope]}\n", "", "dataset 'nope'"),
+        (
+            "round_id: r02_try\nextends: r01_base\nnotebook: 04_tune_round\ndata: {use: [nope]}\n",
+            "data.use",
+            "dataset 'nope'",
+        ),
     ],
 )
 def test_round_file_rules(params_dir, body, key, message):

@@ -114,37 +114,41 @@ def test_missing_round_file(params_dir):
 
 def test_round_id_must_match_the_file_name(params_dir):
     write(params_dir, "r01_base.yaml", BASE.replace("round_id: r01_base", "round_id: r01_other"))
-    with pytest.raises(ParamsError, match="(?s)round_id is 'r01_other'.*fix: set 'round_id: r01_base'"):
+    with pytest.raises(
+        ParamsError, match="(?s)r01_base.yaml:1: round_id: is 'r01_other'.*fix: set 'round_id: r01_base'"
+    ):
         load("r01_base", params_dir=params_dir)
 
 
 def test_unknown_top_level_key_gets_a_suggestion(params_dir):
     write(params_dir, "r01_base.yaml", BASE + "exetnds: r00\n")
-    with pytest.raises(ParamsError, match="(?s)unknown key 'exetnds'.*did you mean 'extends'"):
+    with pytest.raises(ParamsError, match="(?s)r01_base.yaml:7: exetnds: unknown key.*did you mean 'extends'"):
         load("r01_base", params_dir=params_dir)
 
 
 def test_unknown_section_key_gets_a_suggestion(params_dir):
     write(params_dir, "r01_base.yaml", BASE.replace("model: {from: yolov8n.pt}", "model: {form: yolov8n.pt}"))
-    with pytest.raises(ParamsError, match="(?s)unknown key 'model.form'.*did you mean 'from'"):
+    with pytest.raises(ParamsError, match="(?s)r01_base.yaml:5: model.form: unknown key.*did you mean 'from'"):
         load("r01_base", params_dir=params_dir)
 
 
 def test_section_that_is_not_a_mapping(params_dir):
     write(params_dir, "r01_base.yaml", re.sub(r"(?m)^train: .*$", "train: 3", BASE))
-    with pytest.raises(ParamsError, match=r"(?s)r01_base.yaml: 'train' must be a mapping of keys, found 3.*key: value"):
+    with pytest.raises(
+        ParamsError, match=r"(?s)r01_base.yaml:6: train: must be a mapping of keys, found 3.*key: value"
+    ):
         load("r01_base", params_dir=params_dir)
 
 
 def test_bad_yaml_names_the_line(params_dir):
     write(params_dir, "r01_base.yaml", "round_id: r01_base\ntrain:\n  epochs: [1\n")
-    with pytest.raises(ParamsError, match=r"r01_base.yaml, line \d+: not valid YAML"):
+    with pytest.raises(ParamsError, match=r"r01_base.yaml:4: not valid YAML"):
         load("r01_base", params_dir=params_dir)
 
 
 def test_data_use_must_name_a_defined_dataset(params_dir):
     write(params_dir, "r01_base.yaml", BASE.replace("use: [first]", "use: [thrid]"))
-    with pytest.raises(ParamsError, match="dataset 'thrid'"):
+    with pytest.raises(ParamsError, match=r"r01_base.yaml:4: data.use: names dataset 'thrid'"):
         load("r01_base", params_dir=params_dir)
 
 

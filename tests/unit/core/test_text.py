@@ -5,11 +5,14 @@ The expected columns are counted here with ``unicodedata.east_asian_width``, not
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from yolo_workbook.core import text as text_module
 from yolo_workbook.data import check
 from yolo_workbook.reporting import compare
 from yolo_workbook.training import metrics
@@ -142,3 +145,41 @@ def test_pad_aligns_by_display_width_and_never_cuts():
     assert columns(pad("책상", 10, ">")) == columns(pad("desk", 10, ">")) == 10
     with pytest.raises(ValueError, match="align"):
         pad("x", 3, "=")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0m00s"), (None, "0m00s"), (5.9, "0m05s"), (65, "1m05s"), (95.4, "1m35s"), (3725, "62m05s"), (-3, "0m00s")],
+)
+def test_format_duration_is_minutes_and_two_digit_seconds(seconds: float | None, text: str):
+    assert text_module.format_duration(seconds) == text
+
+
+def test_every_duration_the_workbook_prints_is_format_duration():
+    """The leaderboard, a round's result, the journal and the pipeline summary show one format (62m05s)."""
+    from yolo_workbook.orchestration.runner import RunOutcome, format_outcomes
+    from yolo_workbook.reporting import journal
+
+    record = RECORDS[1]  # 3725 s of training
+    shown = {
+        "leaderboard": metrics.format_leaderboard([record]),
+        "result": metrics.format_result(record),
+        "journal": journal._run_text(record),
+        "pipeline": format_outcomes([RunOutcome(record["round_id"], "ok", 3725.8)]),
+    }
+    for where, text in shown.items():
+        assert " 62m05s" in text, f"{where}: {text}"
+
+
+def test_no_other_module_turns_seconds_into_minutes():
+    """``format_duration`` is the only place that divides seconds by 60."""
+    root = Path(text_module.__file__).parents[1]
+    pattern = re.compile(r"//\s*60\b|%\s*60\b|divmod\(|/\s*60\b|/\s*3600\b")
+    found = [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        if path != Path(text_module.__file__)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, "use core.text.format_duration:\n" + "\n".join(found)

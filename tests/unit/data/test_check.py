@@ -103,3 +103,15 @@ def test_stats_count_every_box_and_the_imbalance(ci_data):
     )
     done = cli("data", "stats", str(ci_data["first"]))
     assert done.returncode == 0 and "imbalance ratio (largest / smallest class): 4.21; rarest: sitae" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "reason"),
+    [(b"names: [a, b\ntrain: x\n", 2, "not valid YAML"), ("names: [학생]\n".encode("cp949"), None, "not UTF-8")],
+)
+def test_a_data_yaml_that_cannot_be_read_is_one_problem_with_its_line(tmp_path, content, line, reason):
+    data_yaml = tmp_path / "data.yaml"
+    data_yaml.write_bytes(content)
+    report = check_dataset(data_yaml)
+    assert [(p.key, p.line, p.level) for p in report.problems] == [("yaml", line, "error")]
+    assert reason in report.problems[0].message and report.problems[0].fix

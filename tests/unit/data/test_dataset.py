@@ -57,3 +57,19 @@ def test_data_yaml_without_names(tmp_path):
     data_yaml.write_text("train: x\n")
     with pytest.raises(DatasetError, match="no 'names'"):
         dataset.read_data_yaml(data_yaml)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"names: [a, b\ntrain: x\n", r"data.yaml, line 2 \(dataset 'mine'\): not valid YAML"),
+        ("names: [학생]\n".encode("cp949"), r"data.yaml \(dataset 'mine'\): not UTF-8 text"),
+    ],
+)
+def test_a_data_yaml_that_cannot_be_read_names_the_file_the_line_and_the_fix(tmp_path, content, message):
+    """read through core.files.read_yaml: a broken or non-UTF-8 data.yaml is a DatasetError, not a traceback."""
+    data_yaml = tmp_path / "data.yaml"
+    data_yaml.write_bytes(content)
+    with pytest.raises(DatasetError, match=message) as broken:
+        dataset.read_data_yaml(data_yaml, dataset="mine")
+    assert broken.value.fix

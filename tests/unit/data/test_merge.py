@@ -10,7 +10,7 @@ import yaml
 
 from yolo_workbook.core.errors import DatasetError
 from yolo_workbook.data.dataset import label_path, list_images, resolve_splits
-from yolo_workbook.data.merge import class_mapping, merge_datasets, oversample
+from yolo_workbook.data.merge import class_mapping, describe_training_data, merge_datasets, oversample
 
 
 def _boxes(image: Path, names: list[str]) -> list[tuple[str, str]]:
@@ -78,3 +78,10 @@ def test_oversample_reaches_the_target_share_without_touching_the_data(tmp_path,
         oversample(ci_data["first"], tmp_path / "x.yaml", classes=["sitae"], target_share=0.9)
     with pytest.raises(DatasetError, match="between 0 and 1"):
         oversample(ci_data["first"], tmp_path / "x.yaml", classes=["sitae"], target_share=1.5)
+
+
+def test_describing_training_data_survives_a_data_yaml_broken_since(tmp_path):
+    data_yaml = tmp_path / "data.yaml"
+    data_yaml.write_text("train: [a\n", encoding="utf-8")
+    record = {"data": {"data_yaml": str(data_yaml), "use": ["v1"]}}
+    assert describe_training_data(record) == f"trained on v1: {data_yaml}"

@@ -15,7 +15,7 @@ import yaml
 from conftest import BIN, ROOT, child_environment, cli
 
 from yolo_workbook.config import params
-from yolo_workbook.core import paths
+from yolo_workbook.core import locks, paths
 from yolo_workbook.core.errors import RoundChangedError
 from yolo_workbook.orchestration import runner
 from yolo_workbook.training import checkpoints, metrics, rerun, train
@@ -293,3 +293,97 @@ def test_hostile_round_ids_and_profiles_never_leave_outputs(form, ci_data, tmp_p
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout[-2000:] + done.stderr[-2000:]
         assert f"{what} cannot be used as a folder name under outputs/" in done.stderr
     assert _files_under(tmp_path) == before  # nothing written anywhere, outputs/ included
+
+
+@pytest.fixture()
+def start_weights(tmp_path: Path) -> Path:
+    """A whole ultralytics checkpoint (an untrained YOLOv8n), for a round that starts from a weights file."""
+    from ultralytics import YOLO
+
+    path = tmp_path / "start weights.pt"
+    YOLO("yolov8n.yaml").save(path)
+    return path
+
+
+def _change(what: str, rnd: params.Round, *, label: Path, weights: Path, profile: Path) -> params.Round:
+    """Change one thing that the checks of ``rnd`` read; the round as loaded afterwards."""
+    if what == "a label file":
+        label.write_bytes(label.read_bytes() + b"0 0.5 0.5 0.2 0.2\n")
+    elif what == "the starting weights":
+        weights.write_bytes(weights.read_bytes())  # the same content, written again: its time says it changed
+    elif what == "the output folder":
+        (rnd.output_dir / "metrics.json").write_text('{"round_id": "r01_base", "status": "failed"}')
+    elif what == "the round's params":
+        _edit(profile, lambda d: d["rounds"]["r01_base"].update(train={"epochs": 2}))
+    return _ci("r01_base")
+
+
+@pytest.mark.parametrize(
+    ("what", "why"),
+    [
+        ("a label file", "the dataset changed since"),
+        ("the starting weights", "the starting weights changed since"),
+        ("the output folder", "its output folder changed since"),
+        ("the round's params", "its resolved params changed"),
+    ],
+)
+def test_the_runners_checks_are_reused_only_while_what_they_read_is_unchanged(
+    what, why, ci_data, outputs, params_copy, tmp_path, start_weights, capsys
+):
+    """The handoff as the runner makes it, read as the kernel reads it (here in one process, under one lock)."""
+    copies = _ci_data_copies(ci_data, tmp_path, params_copy)
+    profile = params_copy / "profiles" / "ci.yaml"
+    _edit(profile, lambda d: d["rounds"]["r01_base"]["model"].update({"from": str(start_weights)}))
+    rnd = _ci("r01_base")
+    rnd.output_dir.mkdir(parents=True)
+    label = sorted((copies["classroom_v1"] / "train" / "labels").glob("*.txt"))[0]
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock:
+        assert rerun.handed_checks(rnd, training=True) is None  # nothing handed over: the kernel checks
+        checks = train.check_round(rnd, training=True)
+        assert checks.start_weights == str(start_weights) and checks.state.state == "new"
+        with lock.shared_with_children(rerun.handoff(rnd, checks)):
+            assert rerun.handed_checks(rnd, training=True) == checks  # all as it was: reused, nothing read again
+            assert capsys.readouterr().out == ""
+            changed = _change(what, rnd, label=label, weights=start_weights, profile=profile)
+            assert rerun.handed_checks(changed, training=True) is None
+            assert f"r01_base: the runner's checks of this round no longer hold ({why}); checking again" in (
+                capsys.readouterr().out
+            )
+    assert rerun.handed_checks(rnd, training=True) is None  # and never outside the lock
+
+
+def test_a_handoff_counts_only_for_its_round_under_its_lock(ci_data, outputs, params_copy, monkeypatch, capsys):
+    rnd, other = _ci("r01_base"), _ci("r04_lr_cos")
+    checks = train.check_round(rnd, training=True)
+    facts = rerun.handoff(rnd, checks)
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock:
+        with lock.shared_with_children(facts):
+            assert rerun.handed_checks(rnd, training=True) == checks
+            assert rerun.handed_checks(rnd, training=False) is not None  # a prediction needs only the weights
+            with locks.hold_round(other.output_dir, other.round_id, other.profile):
+                assert rerun.handed_checks(other, training=True) is None  # another round's lock: nothing handed
+        # A handoff under another token (a run of this round that is gone): not this lock's.
+        monkeypatch.setenv("YOLO_WORKBOOK_HANDOFF", json.dumps({str(lock.path): {"token": "gone", "facts": facts}}))
+        assert locks.handed_over(rnd.output_dir) is None
+        monkeypatch.setenv("YOLO_WORKBOOK_HANDOFF", json.dumps({str(lock.path): {"token": lock.token, "facts": facts}}))
+        assert locks.handed_over(rnd.output_dir) == facts
+    assert locks.handed_over(rnd.output_dir) is None  # the lock released: nothing is handed over any more
+    prediction = rerun.handoff(rnd, rerun.RoundChecks("yolov8n.yaml", {"weights": None}))
+    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock, lock.shared_with_children(prediction):
+        assert rerun.handed_checks(rnd, training=True) is None  # a training round needs its inputs and state
+    assert "(they hold no training checks); checking again" in capsys.readouterr().out
+
+
+def test_a_forced_run_of_an_up_to_date_round_trains_again_and_the_state_is_not_changed_in_place():
+    rnd = _ci("r01_base")
+    state = rerun.RoundState("up-to-date", [], {"status": "ok", "finished_at": "now"})
+    assert rerun.check_rerun(rnd, state, force=True).state == "changed"
+    assert state.state == "up-to-date"  # the runner hands this state to its kernel, which decides with its own force
+
+
+def test_a_handoff_too_long_for_an_environment_variable_is_not_made():
+    rnd = _ci("r01_base")
+    checks = rerun.RoundChecks("yolov8n.yaml", {"weights": None})
+    assert rerun.handoff(rnd, checks) is not None
+    rnd.why = "출석 " * 30_000  # 210 kB in UTF-8: the kernel would not even start with it in its environment
+    assert rerun.handoff(rnd, checks) is None  # the kernel then checks the round itself

@@ -15,7 +15,7 @@ import yaml
 from conftest import BIN, ROOT, write
 
 from yolo_workbook.config import params
-from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotRunError
+from yolo_workbook.core.errors import DatasetError, ParamsError, WeightsError, WeightsFromNotRunError
 from yolo_workbook.training import metrics, train
 
 
@@ -66,6 +66,38 @@ def test_parent_not_run_names_the_parent_and_the_command(outputs):
         match=r"(?s)round 'r01_base'.*has not run.*yolo-workbook run params/r01_base.yaml --profile ci",
     ):
         train.resolve_start_weights(rnd)
+
+
+@pytest.mark.parametrize("bad", ["weights_from not run", "data missing"])
+def test_a_round_run_without_the_runner_still_refuses_a_bad_round(bad, ci_data, outputs, params_copy):
+    """A kernel started by plain papermill or JupyterLab gets no checks handed over: it runs every check itself."""
+    if bad == "data missing":
+        profile = params_copy / "profiles" / "ci.yaml"
+        settings = yaml.safe_load(profile.read_text(encoding="utf-8"))
+        settings["datasets"]["classroom_v1"] = str(outputs / "nowhere" / "data.yaml")
+        profile.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+        rnd = params.load_round("r01_base", profile="ci", use_local=False, check=False)
+        expected = (DatasetError, r"data.yaml not found.*nowhere")
+    else:
+        rnd = params.load_round("r02_freeze_new_data", profile="ci", use_local=False)
+        expected = (WeightsFromNotRunError, r"round 'r01_base'.*has not run")
+    with pytest.raises(expected[0], match=expected[1]):
+        train.train_round(rnd)
+    assert not rnd.output_dir.exists()  # refused before anything was written
+
+
+def test_the_figures_ultralytics_draws_in_the_background_are_written_before_the_round_ends(tmp_path):
+    import threading
+
+    figure = tmp_path / "val_batch0_pred.jpg"
+
+    def plot_images() -> None:  # as ultralytics' @threaded plot_images runs: a thread named after it
+        time.sleep(0.3)
+        figure.write_bytes(b"jpg")
+
+    threading.Thread(target=plot_images, daemon=False).start()
+    train.wait_for_background_plots()
+    assert figure.is_file()
 
 
 def test_model_yaml_builds_without_download():
@@ -137,15 +169,24 @@ def test_yolo_train_command_matches_the_round(ci_data, outputs):
 
 
 @pytest.mark.slow
-def test_train_round_writes_a_valid_record_and_keeps_earlier_results(ci_data, outputs):
+def test_train_round_writes_a_valid_record_and_keeps_earlier_results(ci_data, outputs, monkeypatch):
+    fingerprint, hashed = metrics.dataset_fingerprint, []
+
+    def counted(data_yamls):  # what reads every label file: once per round
+        hashed.append(data_yamls)
+        return fingerprint(data_yamls)
+
+    monkeypatch.setattr(metrics, "dataset_fingerprint", counted)
     rnd = params.load_round("r01_base", profile="ci", use_local=False)
     first = train.train_round(rnd)
+    assert len(hashed) == 1 and first.record["dataset_fingerprint"] == first.record["inputs"]["dataset_fingerprint"]
     jsonschema.validate(first.record, metrics.schema())
     assert first.record["status"] == "ok" and first.best_weights.is_file()
     assert first.record["epochs_run"] == 1 and first.record["data"]["names"] == ["student", "desk", "sitae"]
     assert set(first.record["per_class"]) == {"student", "desk", "sitae"}
     assert (first.round_dir / "params.resolved.yaml").is_file()
     again = train.train_round(rnd, force=True)  # a forced rerun moves the first result to history/
+    assert len(hashed) == 2
     archived = list((again.round_dir / "history").glob("*/train/weights/best.pt"))
     assert len(archived) == 1 and again.best_weights.is_file()
     assert (again.round_dir / "train" / "weights" / "last.resume.pt").is_file()
