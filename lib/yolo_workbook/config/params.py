@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -33,16 +32,11 @@ from typing import Any
 
 import yaml
 
-from yolo_workbook.core import files, paths
+from yolo_workbook.core import files, paths, schemas
 from yolo_workbook.core.errors import ParamsError
 
-
-def _schema(name: str) -> dict[str, Any]:
-    return json.loads((paths.SCHEMAS_DIR / name).read_text(encoding="utf-8"))
-
-
-ROUND_SCHEMA = _schema("round.schema.json")  # the round file format; profiles and local.yaml: overlay.schema.json
-OVERLAY_SCHEMA = _schema("overlay.schema.json")
+ROUND_SCHEMA = schemas.load("round.schema.json")  # the round file format; profiles, local.yaml: overlay.schema.json
+OVERLAY_SCHEMA = schemas.load("overlay.schema.json")
 _PROPERTIES: dict[str, Any] = ROUND_SCHEMA["properties"]
 # Top-level keys of a round file. Each becomes a papermill parameter of the round's notebook.
 ROUND_KEYS = tuple(_PROPERTIES)

@@ -14,9 +14,14 @@ Examples:
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import sys
 from types import ModuleType
 from typing import Any
+
+from yolo_workbook.core import paths
 
 _SLOW_OPTIONAL = "rfc3987_syntax"
 
@@ -42,3 +47,16 @@ def jsonschema() -> ModuleType:
 def validate(instance: Any, schema: dict[str, Any]) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``instance`` is valid against ``schema``."""
     jsonschema().validate(instance, schema)
+
+
+@functools.cache
+def _read(name: str) -> dict[str, Any]:
+    return json.loads((paths.SCHEMAS_DIR / name).read_text(encoding="utf-8"))
+
+
+def load(name: str) -> dict[str, Any]:
+    """One of the workbook's schemas by file name (``round.schema.json``, ``metrics.schema.json``, ...).
+
+    Each file is read once per process; every caller gets its own copy.
+    """
+    return copy.deepcopy(_read(name))

@@ -249,7 +249,7 @@ def write_json_array_from_lines(jsonl_path: Path, json_path: Path) -> Path:
 
 def result_facts(result: PredictResult) -> str:
     """Deterministic facts of a prediction run (what nbval checks): frames, ids, schema."""
-    schema = json.loads((paths.SCHEMAS_DIR / "detections.schema.json").read_text("utf-8"))
+    schema = schemas.load("detections.schema.json")
     frames = json.loads(result.json_path.read_text(encoding="utf-8"))
     schemas.validate(frames, schema)
     ids = [f["frame_id"] for f in frames]

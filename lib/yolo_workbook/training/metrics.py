@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import platform
 import subprocess
 import time
@@ -20,7 +19,6 @@ from yolo_workbook.core.files import read_json, write_json
 from yolo_workbook.core.text import column_widths, format_duration, format_row, table
 from yolo_workbook.data import dataset
 
-SCHEMA_PATH = paths.SCHEMAS_DIR / "metrics.schema.json"
 SCHEMA_VERSION = 2
 # What each earlier version called a field: version 1 said "parent" for the round a round extends
 # and "model_from" for model.from; version 2 names the two relations apart.
@@ -318,7 +316,7 @@ def format_leaderboard(records: list[dict[str, Any]]) -> str:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of ``metrics.json``."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schemas.load("metrics.schema.json")
 
 
 def record_facts(record: dict[str, Any]) -> str:

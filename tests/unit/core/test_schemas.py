@@ -30,3 +30,11 @@ def test_validation_reports_what_the_schema_refuses():
     schemas.validate({"round_id": "r01_base"}, schema)
     with pytest.raises(schemas.jsonschema().ValidationError, match="'round_id' is a required property"):
         schemas.validate({}, schema)
+
+
+def test_every_schema_file_loads_once_and_each_caller_gets_its_own_copy():
+    first = schemas.load("metrics.schema.json")
+    first["properties"].clear()  # a caller that edits its copy changes nobody else's
+    assert "round_id" in schemas.load("metrics.schema.json")["properties"]
+    for name in ("round.schema.json", "overlay.schema.json", "detections.schema.json"):
+        schemas.jsonschema().Draft202012Validator.check_schema(schemas.load(name))
