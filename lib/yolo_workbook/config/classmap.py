@@ -14,10 +14,9 @@ Examples:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.params import Round, is_round_reference, load_round
+from yolo_workbook.config.layers import Round, is_round_reference
 from yolo_workbook.core.errors import WorkbookError
 
 
@@ -88,9 +87,7 @@ def planned_names(rnd: Round) -> list[str] | None:
     return class_mapping(lists)[0] if lists else None
 
 
-def planned_transfer(
-    rnd: Round, *, params_dir: Path | None = None, use_local: bool = True, start: Round | None = None
-) -> dict[str, Any] | None:
+def planned_transfer(rnd: Round, start: Round | None) -> dict[str, Any] | None:
     """:func:`head_transfer` for a round that starts from another round's weights, from both rounds' data files.
 
     Known before anything runs (the weights of a round carry the class names of its data); None when the
@@ -98,19 +95,11 @@ def planned_transfer(
 
     Args:
         rnd (Round): The round.
-        params_dir (Path | None): Where the round files are (default: ``params/``).
-        use_local (bool): Overlay ``params/local.yaml`` on the starting round.
-        start (Round | None): The starting round (``rnd.weights_from``) when the caller has loaded it already.
+        start (Round | None): The round ``rnd.weights_from`` names, loaded by the caller (None when it
+            cannot be loaded).
     """
-    if not is_round_reference(rnd.weights_from):
+    if start is None or not is_round_reference(rnd.weights_from):
         return None
-    if start is None:
-        try:
-            start = load_round(
-                rnd.weights_from, profile=rnd.profile, check=False, params_dir=params_dir, use_local=use_local
-            )
-        except WorkbookError:
-            return None
     weights, data = planned_names(start), planned_names(rnd)
     if weights is None or data is None:
         return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from yolo_workbook.config.classmap import planned_transfer
 from yolo_workbook.config.params import TRAINING_NOTEBOOKS, Round, best_weights_of, is_round_reference, load_round
+from yolo_workbook.core.errors import WorkbookError
 
 
 def describe(rnd: Round) -> str:
@@ -26,9 +28,7 @@ def describe(rnd: Round) -> str:
         f"data      {' + '.join(rnd.data_use) or '-'}",
     ]
     if rnd.notebook in TRAINING_NOTEBOOKS:
-        from yolo_workbook.config.classmap import planned_transfer
-
-        transfer = planned_transfer(rnd)
+        transfer = planned_transfer(rnd, _start_round(rnd))
         if transfer and transfer["how"] != "same":
             lines.append(f"classes   {transfer['text']}")
     if rnd.train and rnd.notebook not in ("01_env_setup", "05_predict_json"):
@@ -122,3 +122,13 @@ def changes_from_base(rnd: Round) -> str:
         return f"{rnd.round_id} extends no round"
     base = load_round(rnd.base, profile=rnd.profile, check=False)
     return format_diff(base, rnd)
+
+
+def _start_round(rnd: Round) -> Round | None:
+    """The round ``rnd`` takes its weights from, loaded as ``rnd`` was (None when there is none or it cannot load)."""
+    if not is_round_reference(rnd.weights_from):
+        return None
+    try:
+        return load_round(rnd.weights_from, profile=rnd.profile, check=False)
+    except WorkbookError:
+        return None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS, RESERVED_TRAIN_KEYS
-from yolo_workbook.config.params import list_rounds, relative
+from yolo_workbook.config.layers import list_rounds, relative
 from yolo_workbook.config.schema import Validator
 from yolo_workbook.core import paths
 from yolo_workbook.core.problems import Problem

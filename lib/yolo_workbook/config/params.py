@@ -1,17 +1,9 @@
-"""Round files: read, follow ``extends``, overlay local and profile settings, resolve.
+"""Loading a round: the one call notebooks, the runner and the CLI make (:func:`load_round`).
 
-This is the only module that reads round YAML; it resolves and does not validate:
-:func:`load_round` hands every file it read to :mod:`yolo_workbook.config.schema` (the one validator)
-before it merges them. A round file holds only what it changes from the round it ``extends``; dicts
-deep-merge, scalars and lists replace. Layers, later wins:
-
-1. the round's ``extends`` chain, from the root round to this one;
-2. ``params/local.yaml`` (uncommitted, machine specifics: dataset paths, device);
-3. ``params/profiles/<profile>.yaml``: its top-level sections, then its ``rounds.<round_id>`` part;
-4. values injected by papermill that differ from the round file (``-p train "{...}"``).
-
-The key lists below come from the round file's JSON Schema (``schemas/round.schema.json``), where
-the format is written once.
+It reads the round's files once, has :mod:`yolo_workbook.config.schema` (the one validator) check
+them, and resolves them with :mod:`yolo_workbook.config.layers` (``extends``, ``params/local.yaml``,
+the profile, papermill's values). It also holds the papermill side of a notebook's parameters. The
+round's data model and key lists are re-exported here, so callers import rounds from one place.
 
 Examples:
     >>> from yolo_workbook.config.params import load_round
@@ -22,376 +14,65 @@ Examples:
 
 from __future__ import annotations
 
-import copy
-import difflib
-import re
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from yolo_workbook.core import files, paths, schemas
+from yolo_workbook.config import schema
+from yolo_workbook.config.layers import (
+    NOTEBOOK_PARAMETERS,
+    NOTEBOOKS,
+    OVERLAY_SCHEMA,
+    OVERRIDES,
+    OWN_KEYS,
+    PROFILE_KEYS,
+    ROUND_ID,
+    ROUND_KEYS,
+    ROUND_SCHEMA,
+    SECTION_KEYS,
+    SECTIONS,
+    TRAINING_NOTEBOOKS,
+    Documents,
+    Round,
+    best_weights_of,
+    deep_merge,
+    is_round_reference,
+    list_rounds,
+    read_round_file,
+    relative,
+    resolve,
+    round_file,
+    save_resolved,
+    suggest,
+)
 from yolo_workbook.core.errors import ParamsError
 
-ROUND_SCHEMA = schemas.load("round.schema.json")  # the round file format; profiles, local.yaml: overlay.schema.json
-OVERLAY_SCHEMA = schemas.load("overlay.schema.json")
-_PROPERTIES: dict[str, Any] = ROUND_SCHEMA["properties"]
-# Top-level keys of a round file. Each becomes a papermill parameter of the round's notebook.
-ROUND_KEYS = tuple(_PROPERTIES)
-# Notebook parameters that are not round keys: the profile to overlay, and force (train again).
-NOTEBOOK_PARAMETERS = ("profile", "force")
-# Keys that belong to one file and are never inherited through ``extends`` (nor set by a profile).
-OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
-SECTIONS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS)
-# The sections whose keys the workbook owns (train and predict hold ultralytics' arguments).
-SECTION_KEYS = {
-    key: tuple(_PROPERTIES[key]["properties"])
-    for key in SECTIONS
-    if _PROPERTIES[key].get("additionalProperties") is False
-}
-PROFILE_KEYS = tuple(OVERLAY_SCHEMA["properties"])
-NOTEBOOKS = tuple(_PROPERTIES["notebook"]["enum"])
-TRAINING_NOTEBOOKS = NOTEBOOKS[1:4]
-ROUND_ID = re.compile(_PROPERTIES["round_id"]["pattern"])
-OVERRIDES = "overrides (papermill -p or command line)"  # the name of the papermill layer in ``Round.files``
-
-
-@dataclass
-class Round:
-    """A fully resolved round: what will run, and where each value came from.
-
-    Attributes:
-        round_id (str): The file's stem, e.g. ``r04_lr_cos``.
-        profile (str): The profile overlaid, ``""`` for none.
-        notebook (str): The notebook that runs it, e.g. ``04_tune_round``.
-        chain (list[str]): Round ids from the root round to this one.
-        why (str): The user's intent for this round.
-        expect (str): The effect the user expects.
-        datasets (dict[str, str]): Dataset name -> data.yaml path, as written.
-        data_use (list[str]): Names of the datasets this round trains on, in order (several are merged).
-        oversample (dict): ``{"classes": [...], "target_share": 0.25}`` or ``{}``.
-        weights_from (str): ``model.from``: a round id (that round's best weights) or a weights / model yaml path.
-        train (dict[str, Any]): ultralytics train arguments, verbatim.
-        predict (dict[str, Any]): ultralytics predict arguments plus ``source``.
-        runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
-        loggers (dict[str, bool]): ultralytics loggers to turn on: ``mlflow``, ``tensorboard``.
-        files (list[str]): Every params file that took part, in overlay order.
-        origin (dict[str, str]): ``section.key`` -> the file that set its final value.
-    """
-
-    round_id: str
-    profile: str
-    notebook: str
-    chain: list[str]
-    why: str
-    expect: str
-    datasets: dict[str, str]
-    data_use: list[str]
-    weights_from: str
-    train: dict[str, Any]
-    predict: dict[str, Any]
-    oversample: dict[str, Any] = field(default_factory=dict)
-    runtime: dict[str, bool] = field(default_factory=dict)
-    loggers: dict[str, bool] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
-    origin: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base(self) -> str:
-        """The round this one extends (``""`` for a root round)."""
-        return self.chain[-2] if len(self.chain) > 1 else ""
-
-    @property
-    def output_dir(self) -> Path:
-        """``outputs/<profile>/<round_id>/``."""
-        return paths.round_dir(self.round_id, self.profile)
-
-    def data_paths(self) -> list[Path]:
-        """The data.yaml paths of the datasets this round uses, resolved from the project root."""
-        return [paths.project_path(self.datasets[name]) for name in self.data_use]
-
-    def where(self, section: str, key: str) -> str:
-        """The params file that set ``section.key``, for error messages."""
-        return self.origin.get(f"{section}.{key}", self.files[-1] if self.files else "?")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved round as plain data, as saved to ``params.resolved.yaml``."""
-        return {
-            "round_id": self.round_id,
-            "profile": self.profile,
-            "notebook": self.notebook,
-            "chain": self.chain,
-            "why": self.why,
-            "expect": self.expect,
-            "datasets": self.datasets,
-            "data": {"use": self.data_use, **({"oversample": self.oversample} if self.oversample else {})},
-            "model": {"from": self.weights_from},
-            "train": self.train,
-            "predict": self.predict,
-            **({"runtime": self.runtime} if self.runtime else {}),
-            **({"loggers": self.loggers} if self.loggers else {}),
-            "files": self.files,
-        }
-
-
-def relative(path: Path) -> str:
-    """A path as messages show it: relative to the project root when it lies inside it."""
-    for candidate in (path, path.resolve()):
-        try:
-            return str(candidate.relative_to(paths.PROJECT_ROOT))
-        except ValueError:
-            continue
-    return str(path)
-
-
-def suggest(key: str, known: tuple[str, ...] | list[str]) -> str:
-    """``did you mean 'x'?`` for a close name, else the known names."""
-    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-
-
-class Documents:
-    """The YAML files read for one :func:`load_round` (or one ``yolo-workbook check``), each parsed once.
-
-    Files are read with their key lines (:func:`yolo_workbook.core.files.read_yaml`), so the validator
-    names lines without reading a file again.
-
-    Attributes:
-        memo (dict): What other steps worked out per file (the validator's problems), kept for this call.
-    """
-
-    def __init__(self) -> None:
-        self._parsed: dict[Path, files.YamlDocument] = {}
-        self.memo: dict[Any, Any] = {}
-
-    def read(self, path: Path) -> files.YamlDocument:
-        """The parsed file (read on the first call). Raises ``YamlReadError`` for a missing or invalid file."""
-        key = path.absolute()
-        if key not in self._parsed:
-            self._parsed[key] = files.read_yaml(path, lines=True)
-        return self._parsed[key]
-
-    def read_params(self, path: Path) -> files.YamlDocument:
-        """:meth:`read`, with a missing or invalid file as a :class:`ParamsError` naming the file and line."""
-        try:
-            return self.read(path)
-        except files.YamlReadError as exc:
-            line = f":{exc.line}" if exc.line else ""
-            raise ParamsError(f"{relative(path)}{line}: {exc.reason}", fix=exc.fix) from None
-
-
-@dataclass
-class Sources:
-    """The files one round is made of, parsed and in overlay order, before they are merged.
-
-    Attributes:
-        round_id (str): The round.
-        profile (str): The profile overlaid (``""`` for none).
-        params_dir (Path): The folder of the round files.
-        chain (list[YamlDocument]): The round files of the ``extends`` chain, root round first.
-        local (YamlDocument | None): ``params/local.yaml``, when it is used and exists.
-        profile_file (YamlDocument | None): ``params/profiles/<profile>.yaml``.
-    """
-
-    round_id: str
-    profile: str
-    params_dir: Path
-    chain: list[files.YamlDocument]
-    local: files.YamlDocument | None = None
-    profile_file: files.YamlDocument | None = None
-
-    def overlays(self) -> list[tuple[str, files.YamlDocument]]:
-        """``(kind, file)`` of the local overlay and the profile, where used: kind ``local`` or ``profile``."""
-        found = [("local", self.local), ("profile", self.profile_file)]
-        return [(kind, doc) for kind, doc in found if doc is not None]
-
-    def by_name(self) -> dict[str, files.YamlDocument]:
-        """Each file by the name ``Round.files`` and ``Round.origin`` give it."""
-        return {relative(doc.path): doc for doc in [*self.chain, *(doc for _, doc in self.overlays())]}
-
-
-def _mapping(doc: files.YamlDocument) -> dict[str, Any]:
-    """A file's data when it is a mapping (the validator reports any other shape), else ``{}``."""
-    return doc.data if isinstance(doc.data, dict) else {}
-
-
-def round_file(round_id: str, params_dir: Path | None = None) -> Path:
-    """Return ``params/<round_id>.yaml`` after checking that the id is a safe name."""
-    paths.check_safe_id(round_id, what="round id")
-    return (params_dir or paths.params_dir()) / f"{round_id}.yaml"
-
-
-def read_round_file(round_id: str, params_dir: Path | None = None) -> dict[str, Any]:
-    """One round file's own keys, as written (no ``extends``, no overlays, not checked: :func:`load_round` checks)."""
-    path = round_file(round_id, params_dir)
-    if not path.is_file():
-        raise ParamsError(f"round file for '{round_id}' not found: {relative(path)}", fix="check the name or create it")
-    return dict(_mapping(Documents().read_params(path)))
-
-
-def read_sources(
-    round_id: str,
-    *,
-    profile: str = "",
-    params_dir: Path | None = None,
-    use_local: bool = True,
-    documents: Documents | None = None,
-) -> Sources:
-    """Read the files of a round: its ``extends`` chain to the root, ``params/local.yaml``, the profile.
-
-    Raises:
-        ParamsError: A file is missing or not valid YAML, an id is not a safe name, or ``extends`` makes a cycle.
-    """
-    documents = Documents() if documents is None else documents
-    base = params_dir or paths.params_dir()
-    chain: list[files.YamlDocument] = []
-    seen: list[str] = []
-    current: str | None = round_id
-    while current:
-        if current in seen:
-            loop = " -> ".join([*seen, current])
-            raise ParamsError(f"'extends' makes a cycle: {loop}", fix="make one of these rounds extend another")
-        seen.append(current)
-        path = round_file(current, base)
-        if not path.is_file():
-            if len(seen) == 1:
-                raise ParamsError(
-                    f"round file for '{current}' not found: {relative(path)}", fix="check the name or create it"
-                )
-            raise ParamsError(
-                f"round '{seen[-2]}' extends '{current}', but {relative(path)} does not exist"
-                f" (chain: {' -> '.join(seen)})",
-                fix=f"create {relative(path)} or correct 'extends' in the file of '{seen[-2]}'",
-            )
-        chain.append(documents.read_params(path))
-        extends = _mapping(chain[-1]).get("extends")
-        current = extends if isinstance(extends, str) else None  # another type: the validator says so
-    sources = Sources(round_id, profile, base, list(reversed(chain)))
-    local = base / "local.yaml"
-    if use_local and local.is_file():
-        sources.local = documents.read_params(local)
-    if profile:
-        paths.check_safe_id(profile, what="profile")
-        path = base / "profiles" / f"{profile}.yaml"
-        if not path.is_file():
-            known = sorted(p.stem for p in (base / "profiles").glob("*.yaml"))
-            raise ParamsError(
-                f"profile '{profile}' not found: {relative(path)}",
-                fix=f"use one of: {', '.join(known) or '(none)'}, or create that file",
-            )
-        sources.profile_file = documents.read_params(path)
-    return sources
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == {} or value == []
-
-
-def effective_overrides(sources: Sources, injected: dict[str, Any] | None) -> dict[str, Any]:
-    """The injected values (papermill ``-p``, the command line) that change something: not empty, not as in the file.
-
-    Raises:
-        ParamsError: A key that is not a round key, or a ``round_id`` / ``extends`` other than the file's.
-    """
-    own_file = sources.chain[-1]
-    file_values = _mapping(own_file)
-    overrides: dict[str, Any] = {}
-    for key, value in (injected or {}).items():
-        if key in ("round_id", "extends") and not _is_empty(value) and value != file_values.get(key):
-            raise ParamsError(
-                f"parameter {key}={value!r} differs from the round file ({file_values.get(key)!r})",
-                fix=f"edit {relative(own_file.path)} instead: a round's identity and base live in its file",
-            )
-        if key not in ROUND_KEYS:
-            raise ParamsError(f"injected parameter '{key}' is not a round key", fix=suggest(key, ROUND_KEYS))
-        if not (_is_empty(value) or value == file_values.get(key) or key in ("round_id", "extends")):
-            overrides[key] = value
-    return overrides
-
-
-def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``top`` over ``base``: dicts merge recursively, scalars and lists replace."""
-    merged = copy.deepcopy(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _record_origin(origin: dict[str, str], layer: dict[str, Any], file: str) -> None:
-    for section in SECTIONS:
-        for key in layer.get(section, {}) or {}:
-            origin[f"{section}.{key}"] = file
-
-
-def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_notebook: str = "") -> Round:
-    """Merge a round's files (already checked by the validator) and the overrides into a :class:`Round`.
-
-    Raises:
-        ParamsError: ``for_notebook`` is given and the round runs in another notebook.
-    """
-    merged: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    names: list[str] = []
-    for doc in sources.chain:
-        inherited = {k: v for k, v in _mapping(doc).items() if k not in OWN_KEYS}
-        merged = deep_merge(merged, inherited)
-        _record_origin(origin, inherited, relative(doc.path))
-        names.append(relative(doc.path))
-    own = dict(_mapping(sources.chain[-1]))
-    leaf_file = names[-1]
-    if sources.local is not None:
-        local, file = _mapping(sources.local), relative(sources.local.path)
-        merged = deep_merge(merged, local)
-        _record_origin(origin, local, file)
-        names.append(file)
-    if sources.profile_file is not None:
-        profile, file = _mapping(sources.profile_file), relative(sources.profile_file.path)
-        common = {k: v for k, v in profile.items() if k not in ("profile", "rounds")}
-        merged = deep_merge(merged, common)
-        _record_origin(origin, common, file)
-        specific = (profile.get("rounds") or {}).get(sources.round_id) or {}
-        merged = deep_merge(merged, specific)
-        _record_origin(origin, specific, f"{file} (rounds.{sources.round_id})")
-        names.append(file)
-    for key, value in (overrides or {}).items():
-        if key in OWN_KEYS:
-            own[key] = value
-        else:
-            merged[key] = deep_merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
-            _record_origin(origin, {key: value}, OVERRIDES)
-        if OVERRIDES not in names:
-            names.append(OVERRIDES)
-    notebook = str(own.get("notebook") or "")
-    if for_notebook and notebook != for_notebook:
-        raise ParamsError(
-            f"{leaf_file}: round '{sources.round_id}' runs in notebook {notebook}, not {for_notebook}",
-            fix=f"open notebooks/{notebook}.ipynb, or run: yolo-workbook run {leaf_file}",
-        )
-    data = merged.get("data") or {}
-    data_use = data.get("use") or []
-    return Round(
-        round_id=sources.round_id,
-        profile=sources.profile,
-        notebook=notebook,
-        chain=[doc.path.stem for doc in sources.chain],
-        why=str(own.get("why") or "").strip(),
-        expect=str(own.get("expect") or "").strip(),
-        datasets={str(k): str(v) for k, v in (merged.get("datasets") or {}).items()},
-        data_use=[data_use] if isinstance(data_use, str) else list(data_use),
-        weights_from=str((merged.get("model") or {}).get("from") or ""),
-        train=dict(merged.get("train") or {}),
-        predict=dict(merged.get("predict") or {}),
-        oversample=dict(data.get("oversample") or {}),
-        runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
-        loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
-        files=names,
-        origin=origin,
-    )
+__all__ = [
+    "NOTEBOOKS",
+    "NOTEBOOK_PARAMETERS",
+    "OVERLAY_SCHEMA",
+    "OVERRIDES",
+    "OWN_KEYS",
+    "PROFILE_KEYS",
+    "ROUND_ID",
+    "ROUND_KEYS",
+    "ROUND_SCHEMA",
+    "SECTIONS",
+    "SECTION_KEYS",
+    "TRAINING_NOTEBOOKS",
+    "Documents",
+    "Round",
+    "best_weights_of",
+    "deep_merge",
+    "is_round_reference",
+    "list_rounds",
+    "load_round",
+    "papermill_parameters_cell",
+    "read_round_file",
+    "relative",
+    "resolve",
+    "round_file",
+    "save_resolved",
+]
 
 
 def load_round(
@@ -433,20 +114,18 @@ def load_round(
         >>> load_round("r01_base", profile="ci").train["epochs"]  # doctest: +SKIP
         1
     """
-    from yolo_workbook.config.schema import Validator  # the validator imports this module, so not at the top
-
     if injected is not None:
         _refuse_unknown_papermill_parameters(for_notebook or "this notebook")
-    documents = Documents() if documents is None else documents
-    sources = read_sources(round_id, profile=profile, params_dir=params_dir, use_local=use_local, documents=documents)
-    validator = Validator(documents, full=check, raising=True)
-    validator.check_sources(sources)
-    overrides = effective_overrides(sources, injected)
-    validator.check_overrides(overrides, sources)
-    rnd = resolve(sources, overrides, for_notebook=for_notebook)
-    for warning in validator.check_round(rnd, sources):
-        print(warning, file=sys.stderr)
-    return rnd
+    return schema.load(
+        round_id,
+        profile=profile,
+        injected=injected,
+        params_dir=params_dir,
+        use_local=use_local,
+        for_notebook=for_notebook,
+        check=check,
+        documents=documents,
+    )
 
 
 def papermill_parameters_cell() -> str | None:
@@ -486,28 +165,3 @@ def _refuse_unknown_papermill_parameters(notebook: str) -> None:
             f"papermill parameter(s) {', '.join(unknown)} are not parameters of {notebook}; nothing was run",
             fix=f"{hints} (parameters: {known})",
         )
-
-
-def is_round_reference(value: str) -> bool:
-    """True when ``model.from`` names a round (``r02_freeze``) rather than a weights or model file."""
-    return bool(ROUND_ID.match(value)) and not value.endswith((".pt", ".yaml", ".yml"))
-
-
-def best_weights_of(round_id: str, profile: str) -> Path:
-    """Where a round's best weights are once it has run (whether or not it has)."""
-    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
-
-
-def list_rounds(params_dir: Path | None = None) -> list[str]:
-    """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
-    base = params_dir or paths.params_dir()
-    return sorted(p.stem for p in base.glob("*.yaml") if ROUND_ID.match(p.stem))
-
-
-def save_resolved(rnd: Round, path: Path, *, command: list[str] | None = None) -> Path:
-    """Write the resolved round as YAML (atomically: complete or not at all), with its command."""
-    content = rnd.to_dict()
-    if command:
-        content["command"] = " ".join(command)
-    text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
-    return files.write_atomic(path, text)

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import difflib
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.argrules import argument_problem, model_module_count
 from yolo_workbook.config.classmap import planned_transfer
-from yolo_workbook.config.params import (
+from yolo_workbook.config.layers import (
     OVERLAY_SCHEMA,
     OVERRIDES,
     ROUND_ID,
@@ -42,8 +43,8 @@ from yolo_workbook.config.params import (
     Documents,
     Round,
     Sources,
+    effective_overrides,
     is_round_reference,
-    load_round,
     read_sources,
     relative,
     resolve,
@@ -449,7 +450,7 @@ class Validator:
         memo = ("round", round_id, sources.profile, sources.params_dir, sources.local is not None)
         if memo not in self.documents.memo:
             try:
-                self.documents.memo[memo] = load_round(
+                self.documents.memo[memo] = load(
                     round_id,
                     profile=sources.profile,
                     params_dir=sources.params_dir,
@@ -503,3 +504,32 @@ class Validator:
                 )
             )  # fmt: skip
         return found
+
+
+def load(
+    round_id: str,
+    *,
+    profile: str = "",
+    injected: dict[str, Any] | None = None,
+    params_dir: Path | None = None,
+    use_local: bool = True,
+    for_notebook: str = "",
+    check: bool = True,
+    documents: Documents | None = None,
+) -> Round:
+    """Read, check and resolve a round: what :func:`yolo_workbook.config.params.load_round` runs (see there).
+
+    Every file is read once (:class:`Documents`); its shape is always checked (the first error is
+    raised); with ``check`` also ultralytics' argument rules and the rules of the resolved round (every
+    error at once, in one :class:`ParamsError`; warnings are printed).
+    """
+    documents = Documents() if documents is None else documents
+    sources = read_sources(round_id, profile=profile, params_dir=params_dir, use_local=use_local, documents=documents)
+    validator = Validator(documents, full=check, raising=True)
+    validator.check_sources(sources)
+    overrides = effective_overrides(sources, injected)
+    validator.check_overrides(overrides, sources)
+    rnd = resolve(sources, overrides, for_notebook=for_notebook)
+    for warning in validator.check_round(rnd, sources):
+        print(warning, file=sys.stderr)
+    return rnd
