@@ -1,6 +1,6 @@
 """The round's data model and its layering: read the files, follow ``extends``, overlay, resolve.
 
-Nothing here validates (that is :mod:`yolo_workbook.config.schema`, which builds on this module) and
+Nothing here validates (that is :mod:`yolo_workbook.config.validate`, which builds on this module) and
 nothing here is called by notebooks directly: they load rounds with
 :func:`yolo_workbook.config.params.load_round`. A round file holds only what it changes from the
 round it ``extends``; dicts deep-merge, scalars and lists replace. Layers, later wins:

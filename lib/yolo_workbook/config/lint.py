@@ -1,6 +1,6 @@
 """``yolo-workbook check``: every problem of every round file, with file, line and fix, in a second.
 
-The rules are those of :mod:`yolo_workbook.config.schema`, the one validator (which ``load_round``
+The rules are those of :mod:`yolo_workbook.config.validate`, the one validator (which ``load_round``
 runs too); this module picks the files, checks drafts outside ``params/`` as if they were in it,
 reports a problem that several rounds inherit once, and formats the result. Nothing here imports
 torch or ultralytics.
@@ -21,7 +21,7 @@ from typing import Any
 
 from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS, RESERVED_TRAIN_KEYS
 from yolo_workbook.config.layers import list_rounds, relative
-from yolo_workbook.config.schema import Validator
+from yolo_workbook.config.validate import Validator
 from yolo_workbook.core import paths
 from yolo_workbook.core.problems import Problem
 

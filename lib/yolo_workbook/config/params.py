@@ -1,6 +1,6 @@
 """Loading a round: the one call notebooks, the runner and the CLI make (:func:`load_round`).
 
-It reads the round's files once, has :mod:`yolo_workbook.config.schema` (the one validator) check
+It reads the round's files once, has :mod:`yolo_workbook.config.validate` (the one validator) check
 them, and resolves them with :mod:`yolo_workbook.config.layers` (``extends``, ``params/local.yaml``,
 the profile, papermill's values). It also holds the papermill side of a notebook's parameters. The
 round's data model and key lists are re-exported here, so callers import rounds from one place.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config import schema
+from yolo_workbook.config import validate
 from yolo_workbook.config.layers import (
     NOTEBOOK_PARAMETERS,
     NOTEBOOKS,
@@ -88,7 +88,7 @@ def load_round(
 ) -> Round:
     """Resolve a round: its ``extends`` chain, then local, profile and injected overlays, each file checked.
 
-    Every file is read once (:class:`Documents`) and checked by :mod:`yolo_workbook.config.schema`: its
+    Every file is read once (:class:`Documents`) and checked by :mod:`yolo_workbook.config.validate`: its
     shape always (the round file schema; the first error is raised); with ``check`` also ultralytics'
     argument rules and the rules of the resolved round, as ``yolo-workbook check`` runs them.
 
@@ -116,7 +116,7 @@ def load_round(
     """
     if injected is not None:
         _refuse_unknown_papermill_parameters(for_notebook or "this notebook")
-    return schema.load(
+    return validate.load(
         round_id,
         profile=profile,
         injected=injected,

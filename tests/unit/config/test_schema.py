@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, write
 
-from yolo_workbook.config import argrules, params, schema
+from yolo_workbook.config import argrules, params, schema, validate
 from yolo_workbook.core import files, paths
 from yolo_workbook.core.errors import ParamsError
 
@@ -31,7 +31,7 @@ def _problems(params_dir: Path, body: str, *, name: str = "r02_try", **overlays:
     write(params_dir, f"{name}.yaml", body)
     for file, text in overlays.items():
         write(params_dir, "local.yaml" if file == "local" else f"profiles/{file}.yaml", text)
-    validator = schema.Validator()
+    validator = validate.Validator()
     if "fast" in overlays:
         validator.check_overlay(params_dir / "profiles" / "fast.yaml", "profile")
     validator.check_file(
@@ -79,7 +79,7 @@ def test_the_key_lists_of_params_come_from_the_schema():
 
 
 def test_every_shipped_round_and_profile_file_names_its_schema_and_validates():
-    validator = schema.Validator()
+    validator = validate.Validator()
     shipped = sorted((ROOT / "params").glob("*.yaml")) + sorted((ROOT / "params" / "profiles").glob("*.yaml"))
     rounds = [p for p in shipped if p.parent.name == "params" and params.ROUND_ID.match(p.stem)]
     assert len(rounds) >= 10 and len(shipped) - len(rounds) >= 3
@@ -318,8 +318,13 @@ def test_each_file_of_a_round_is_parsed_once_per_load(monkeypatch, session_param
 
 def test_the_round_validator_imports_jsonschema_through_core_schemas():
     """Its slow optional import (core.schemas) stays out of every process that checks a round."""
-    code = (
-        "import sys; from yolo_workbook.config import schema; schema._validator('round'); print('lark' in sys.modules)"
+    code = "; ".join(
+        [
+            "import sys",
+            "from yolo_workbook.config import schema",
+            "schema.validator_for('round')",
+            "print('lark' in sys.modules)",
+        ]
     )
     import subprocess
 
