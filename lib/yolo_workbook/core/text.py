@@ -72,6 +72,8 @@ def table(rows: Sequence[Sequence[str]], *, align: str, minimum: Sequence[int] =
     A column is as wide as its ``minimum`` or as its widest cell plus one space, so a long round id
     or a Hangul class name moves the whole column, never a single line.
     """
+    if not rows:
+        return ""
     widths = column_widths(rows, minimum)
     return "\n".join(format_row(row, widths, align, indent=indent) for row in rows)
 

@@ -183,3 +183,8 @@ def test_no_other_module_turns_seconds_into_minutes():
         if pattern.search(line)
     ]
     assert not found, "use core.text.format_duration:\n" + "\n".join(found)
+
+
+def test_a_table_without_rows_is_empty_text():
+    assert text_module.table([], align="<<", minimum=[23]) == ""
+    assert compare.format_comparison([]) == ""  # a profile with no finished round
