@@ -70,6 +70,8 @@ def test_each_step_is_one_call_into_the_package_after_a_markdown_cell(name):
         assert all(isinstance(target, ast.Name) for target in getattr(statement, "targets", [])), cell.source
         literals = [n.value for n in ast.walk(statement) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
         assert not any("/" in text or "\\" in text for text in literals), f"a literal path: {cell.source}"
+        joins = [n for n in ast.walk(statement) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div)]
+        assert not joins, f"a path built in the notebook (the package knows where its files go): {cell.source}"
     index = _parameters_index(cells)
     assert cells[index - 1].cell_type == "markdown" and cells[index + 1].cell_type == "markdown"
 

@@ -329,11 +329,14 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(report: dict[str, Any], data_reports: dict[str, DataReport], path: Path) -> Path:
-    """Write ``env_report.json`` atomically, with each dataset's stats and problem counts."""
+ENV_REPORT = "env_report.json"  # in the environment round's output folder (notebook 01)
+
+
+def write_report(report: dict[str, Any], data_reports: dict[str, DataReport], rnd: Round) -> Path:
+    """Write ``outputs/<profile>/<round>/env_report.json`` atomically, with each dataset's stats and problem counts."""
     datasets: dict[str, Any] = {}
     for name, data_report in data_reports.items():
         errors = sum(p.level == "error" for p in data_report.problems)
         entry = dataset_stats(data_report) if data_report.images else {"data_yaml": str(data_report.data_yaml)}
         datasets[name] = {**entry, "errors": errors, "warnings": len(data_report.problems) - errors}
-    return write_json(path, {**report, "datasets": datasets})
+    return write_json(rnd.output_dir / ENV_REPORT, {**report, "datasets": datasets})
