@@ -143,7 +143,7 @@ def _compare(args: argparse.Namespace) -> int:
     records = load_records(args.profile)
     print(format_leaderboard(records))
     if records:
-        print("\n" + format_comparison(records))
+        print("\n" + format_comparison(records, changed=3))
     return 0
 
 

@@ -1,10 +1,19 @@
-"""Comparing rounds: deltas against the base round, the weakest class, a verdict (the widget: widgets.py)."""
+"""Comparing rounds: deltas against the base round, the weakest class, a verdict (the widget: widgets.py).
+
+Where both rounds kept their validation's per-image detail (``val_stats.npz``), every delta of the verdict
+carries its 95% bootstrap interval and a word (:mod:`yolo_workbook.reporting.intervals`).
+"""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
+from yolo_workbook.core import paths
 from yolo_workbook.core.text import table
+from yolo_workbook.reporting import intervals
+from yolo_workbook.training.valstats import FILE_NAME, ValStats, load_val_stats
 
 
 def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -37,8 +46,60 @@ def weakest_class(record: dict[str, Any]) -> dict[str, Any] | None:
     return {"name": name, "AP50": entry["AP50"], "train_share": entry.get("train_share")}
 
 
+def stats_dir(record: dict[str, Any]) -> Path | None:
+    """The round folder of a record (where its ``val_stats.npz`` is), or None for an id that is not a folder name."""
+    try:
+        return paths.round_dir(str(record.get("round_id") or ""), str(record.get("profile") or ""))
+    except Exception:  # an id or profile that cannot name a folder has no stats
+        return None
+
+
+def round_stats(record: dict[str, Any]) -> ValStats | None:
+    """The ``val_stats.npz`` of a record's round; None for a round trained before they were kept."""
+    folder = stats_dir(record)
+    return load_val_stats(folder) if folder else None
+
+
+def _stamp(record: dict[str, Any]) -> tuple[str, int]:
+    folder = stats_dir(record)
+    path = folder / FILE_NAME if folder else None
+    return (str(path), path.stat().st_mtime_ns) if path and path.is_file() else ("", 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_comparison(stamp: tuple[str, int], base_stamp: tuple[str, int], against: str) -> intervals.Comparison:
+    stats, base_stats = load_val_stats(Path(stamp[0]).parent), load_val_stats(Path(base_stamp[0]).parent)
+    if stats is None or base_stats is None:
+        raise ValueError("a val_stats.npz could not be read back")
+    return intervals.compare_stats(stats, base_stats, against=against)
+
+
+def comparison(record: dict[str, Any], base: dict[str, Any] | None) -> intervals.Comparison | str:
+    """The intervals of a round against its base, or why there are none (``no interval: ...``)."""
+    if not base:
+        return "no interval: no base to compare with"
+    stamp, base_stamp = _stamp(record), _stamp(base)
+    missing = [r.get("round_id", "?") for r, s in ((base, base_stamp), (record, stamp)) if not s[0]]
+    if missing:
+        verb = "was" if len(missing) == 1 else "were"
+        return f"no interval: {' and '.join(missing)} {verb} trained before val_stats were kept"
+    try:
+        return _cached_comparison(stamp, base_stamp, str(base["round_id"]))
+    except (ValueError, IndexError) as exc:  # a val_stats file that cannot be read back
+        return f"no interval: {exc}"
+
+
+def _delta_text(delta: float, found: intervals.Comparison | str, metric: str) -> str:
+    interval = found.intervals.get(metric) if isinstance(found, intervals.Comparison) else None
+    if interval is None or interval.low is None:
+        return f"{delta:+.3f}"
+    return interval.text()
+
+
 def verdict(record: dict[str, Any], base: dict[str, Any] | None) -> str:
-    """One line computed from the numbers, e.g. ``mAP50-95 +0.041 vs r03_merge; sitae AP50 -0.100``."""
+    """One line computed from the numbers, each delta with its 95% interval and word when both rounds kept
+    their val_stats, e.g. ``mAP50-95 +0.041 [+0.01, +0.07] better vs r03_merge; sitae AP50 -0.006 [-0.05, +0.04]
+    within noise``; otherwise the deltas alone and why there is no interval."""
     if record.get("status") != "ok" or not record.get("overall"):
         return f"{record.get('status', '?')}: {record.get('error') or 'no metrics'}"
     overall = record["overall"]
@@ -46,23 +107,60 @@ def verdict(record: dict[str, Any], base: dict[str, Any] | None) -> str:
     if not base or not base.get("overall"):
         line = f"mAP50-95 {overall['mAP50-95']:.3f}, mAP50 {overall['mAP50']:.3f} (no base to compare with)"
     else:
+        found = comparison(record, base)
         change = overall["mAP50-95"] - base["overall"]["mAP50-95"]
-        line = f"mAP50-95 {change:+.3f} vs {base['round_id']}"
+        unpaired = isinstance(found, intervals.Comparison) and not found.paired
+        line = f"mAP50-95 {_delta_text(change, found, 'mAP50-95')} vs {base['round_id']}"
+        line += " (unpaired: validated on different images)" if unpaired else ""
         deltas = class_deltas(record, base)
         if weakest and deltas.get(weakest["name"]) is not None:
-            line += f"; {weakest['name']} AP50 {deltas[weakest['name']]:+.3f}"
+            name = weakest["name"]
+            line += f"; {name} AP50 {_delta_text(deltas[name], found, f'{name} AP50')}"
         known = {n: d for n, d in deltas.items() if d is not None}
         if known:
             best, worst = max(known, key=known.get), min(known, key=known.get)
             if known[worst] < -0.02 and worst != (weakest or {}).get("name"):
-                line += f"; {worst} AP50 {known[worst]:+.3f}"
+                line += f"; {worst} AP50 {_delta_text(known[worst], found, f'{worst} AP50')}"
             if known[best] > 0.02 and best != (weakest or {}).get("name"):
-                line += f"; {best} AP50 {known[best]:+.3f}"
+                line += f"; {best} AP50 {_delta_text(known[best], found, f'{best} AP50')}"
+        if isinstance(found, str):
+            line += f" ({found})"
     if weakest:
         share = weakest.get("train_share")
         share_text = f", {share:.0%} of training boxes" if isinstance(share, (int, float)) else ""
         line += f" | weakest: {weakest['name']} (AP50 {weakest['AP50']:.3f}{share_text})"
     return line
+
+
+def comparison_record(record: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``comparison`` field of ``metrics.json`` (None when the round or its base has no val_stats)."""
+    found = comparison(record, base) if record.get("status") == "ok" else "not finished"
+    return found.as_record() if isinstance(found, intervals.Comparison) else None
+
+
+def record_comparison(record: dict[str, Any], *, profile: str) -> dict[str, Any] | None:
+    """Write the round's intervals against its base into its ``metrics.json`` (``comparison``), when both have
+    val_stats; returns the field written, or None (nothing written)."""
+    from yolo_workbook.training.metrics import load_records, write_record
+
+    field = comparison_record(record, base_of(record, load_records(profile)))
+    folder = stats_dir(record)
+    if field is None or folder is None or not (folder / "metrics.json").is_file():
+        return None
+    record["comparison"] = field
+    write_record(record, folder / "metrics.json")
+    return field
+
+
+def changed_images(
+    record: dict[str, Any], base: dict[str, Any] | None, class_name: str
+) -> intervals.ChangedImages | None:
+    """Val images where ``class_name`` went from missed (in the base) to found (in this round) and the reverse;
+    None when either round has no val_stats."""
+    stats, base_stats = round_stats(record), round_stats(base) if base else None
+    if stats is None or base_stats is None:
+        return None
+    return intervals.changed_images(base_stats, stats, class_name)
 
 
 def verdict_for(record: dict[str, Any], *, profile: str) -> str:
@@ -72,7 +170,21 @@ def verdict_for(record: dict[str, Any], *, profile: str) -> str:
     return verdict(record, base_of(record, load_records(profile)))
 
 
-def format_comparison(records: list[dict[str, Any]]) -> str:
-    """Per round: the verdict against its base (the leaderboard is :func:`metrics.format_leaderboard`)."""
+def format_comparison(records: list[dict[str, Any]], *, changed: int = 0) -> str:
+    """Per round: the verdict against its base (the leaderboard is :func:`metrics.format_leaderboard`); with
+    ``changed`` > 0, then up to that many val images per round where its weakest class went from missed to found
+    and the reverse."""
     rows = [[record["round_id"], verdict(record, base_of(record, records))] for record in records]
-    return table(rows, align="<<", minimum=[23])
+    text = table(rows, align="<<", minimum=[23])
+    lines = []
+    for record in records if changed > 0 else []:
+        base, weakest = base_of(record, records), weakest_class(record)
+        moved = changed_images(record, base, weakest["name"]) if weakest and base else None
+        if moved is None or not (moved.now_found or moved.now_missed):
+            continue
+        for label, images in (("found now", moved.now_found), ("missed now", moved.now_missed)):
+            names = [Path(p).name for p in images[:changed]]
+            more = f" (+{len(images) - changed} more)" if len(images) > changed else ""
+            if names:
+                lines.append(f"{record['round_id']}: {moved.class_name} {label} in {', '.join(names)}{more}")
+    return "\n".join([text, *(["", "images that changed against the base:", *lines] if lines else [])])

@@ -19,8 +19,9 @@ from typing import Any
 from yolo_workbook.core import locks, paths
 from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
-from yolo_workbook.reporting import compare, plots
+from yolo_workbook.reporting import compare, gallery, plots
 from yolo_workbook.training import metrics
+from yolo_workbook.training.valstats import load_val_stats
 
 
 def _run_text(record: dict[str, Any]) -> str:
@@ -34,22 +35,29 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Any, *, colors: int = 0) -> bytes:
+    """A figure as PNG bytes; with ``colors``, reduced to that many colours (a quarter of the size for flat plots)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return buffer.getvalue()
+    if not colors:
+        return buffer.getvalue()
+    from PIL import Image
+
+    reduced = io.BytesIO()
+    Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").quantize(colors=colors).save(reduced, format="PNG")
+    return reduced.getvalue()
 
 
-def _figure(name: str, sources: list[Path], profile: str, draw: Any) -> bytes:
+def _figure(name: str, sources: list[Path], profile: str, draw: Any, *, colors: int = 0) -> bytes:
     """A figure's PNG: reused from ``journal_files/`` while newer than the records it shows."""
     cached = paths.profile_dir(profile) / "journal_files" / name
     newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=float("inf"))
     if cached.is_file() and cached.stat().st_mtime > newest:
         return cached.read_bytes()
-    return _png(draw())
+    return _png(draw(), colors=colors)
 
 
 def lineage(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
@@ -171,6 +179,47 @@ def _diff_lines(record: dict[str, Any]) -> list[str]:
     return out
 
 
+# The journal stays small: per round at most 4 thumbnails of each kind, 160 pixels (the notebook shows 8 of 192),
+# and a confusion-matrix figure of 32 colours (its cells are flat).
+GALLERY_LIMIT, GALLERY_SIDE, MATRIX_COLORS = 4, 160, 32
+
+
+def _gallery(
+    record: dict[str, Any], base: dict[str, Any] | None, profile: str, figures: dict[str, bytes]
+) -> dict[str, Any]:
+    """Where the round's weakest class fails: thumbnails and the confusion matrices added to ``figures``."""
+    rid = record["round_id"]
+    found = gallery.round_failures(record, profile=profile, limit=GALLERY_LIMIT)
+    shown: dict[str, Any] = {"class": found.class_name, "summary": found.summary(), "kinds": [], "confusion": ""}
+    stats = load_val_stats(paths.round_dir(rid, profile))
+    if stats is None or found.note:
+        return shown
+    for title, items in found.kinds():
+        names = []
+        for i, item in enumerate(items):
+            name = f"{rid}_{title.replace(' ', '_')}_{i}.jpg"
+            figures[name] = gallery.draw_failure(stats, item, side=GALLERY_SIDE)
+            names.append((name, item.caption(), Path(item.image).name))
+        shown["kinds"].append((title, names))
+    base_stats = load_val_stats(paths.round_dir(base["round_id"], profile)) if base else None
+    sources = [paths.round_dir(r["round_id"], profile) / "val_stats.npz" for r in (base, record) if r]
+    titles = (rid, base["round_id"] if base else "")
+    shown["confusion"] = f"{rid}_confusion.png"
+    draw = functools.partial(plots.confusion_pair, stats, base_stats, titles=titles)
+    figures[shown["confusion"]] = _figure(shown["confusion"], sources, profile, draw, colors=MATRIX_COLORS)
+    return shown
+
+
+def _gallery_markdown(shown: dict[str, Any], figure_dir: str) -> list[str]:
+    out = ["", f"### Where {shown['class'] or 'the weakest class'} fails", "", shown["summary"]]
+    for title, items in shown["kinds"]:
+        if items:
+            out += ["", f"{title}: " + " ".join(f"![{caption}]({figure_dir}/{name})" for name, caption, _ in items)]
+    if shown["confusion"]:
+        out += ["", f"![confusion matrices]({figure_dir}/{shown['confusion']})"]
+    return out
+
+
 def build(profile: str) -> dict[str, Any]:
     """Everything the journal says, as data (figures as PNG bytes)."""
     records = metrics.load_records(profile)
@@ -196,6 +245,7 @@ def build(profile: str) -> dict[str, Any]:
                 "verdict": compare.verdict(record, base),
                 "changes": _diff_lines(record),
                 "classes": _class_rows(record, base),
+                "gallery": _gallery(record, base, profile, figures) if record.get("per_class") else None,
             }
         )
     usable = [r for r in records if r.get("per_class")]
@@ -259,6 +309,8 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
         for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
             if name in journal["figures"]:
                 out += ["", f"![{name}]({figure_dir}/{name})"]
+        if entry.get("gallery"):
+            out += _gallery_markdown(entry["gallery"], figure_dir)
     if journal["predictions"]:
         out += ["", "## Predictions", ""]
         out += [f"- **{summary['round_id']}**: {_prediction_text(summary)}" for summary in journal["predictions"]]
@@ -274,7 +326,20 @@ def to_html(journal: dict[str, Any]) -> str:
 
     def img(name: str, alt: str) -> str:
         data = base64.b64encode(journal["figures"][name]).decode("ascii")
-        return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+        kind = "jpeg" if name.endswith(".jpg") else "png"
+        return f'<img alt="{esc(alt)}" src="data:image/{kind};base64,{data}">'
+
+    def failures(shown: dict[str, Any]) -> list[str]:
+        out = [f"<h3>Where {esc(shown['class'] or 'the weakest class')} fails</h3>", f"<p>{esc(shown['summary'])}</p>"]
+        for title, items in shown["kinds"]:
+            if items:
+                out.append(f"<div class=gallery><b>{esc(title)}</b>")
+                for name, caption, image in items:
+                    out.append(f"<figure>{img(name, caption)}<figcaption>{esc(image)}</figcaption></figure>")
+                out.append("</div>")
+        if shown["confusion"]:
+            out.append(img(shown["confusion"], "confusion matrices"))
+        return out
 
     body = [
         f"<h1>Lab journal · profile {esc(journal['profile'])}</h1>",
@@ -315,6 +380,8 @@ def to_html(journal: dict[str, Any]) -> str:
         for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
             if name in journal["figures"]:
                 body.append(img(name, name))
+        if entry.get("gallery"):
+            body += failures(entry["gallery"])
         body.append("</section>")
     if journal["predictions"]:
         body.append("<h2>Predictions</h2><ul>")
@@ -343,7 +410,10 @@ caption {{ caption-side: bottom; text-align: left; color: #666; font-size: .9em;
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; }}
 dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }}
 img {{ max-width: 100%; display: block; margin: .5em 0; }} .meta {{ color: #666; }}
-ul.lineage {{ list-style: none; padding-left: 0; }}"""
+ul.lineage {{ list-style: none; padding-left: 0; }}
+.gallery {{ display: flex; flex-wrap: wrap; align-items: flex-start; gap: .5em; margin: .4em 0; }}
+.gallery b {{ width: 9em; }} figure {{ margin: 0; }} figure img {{ margin: 0; }}
+figcaption {{ font-size: .75em; color: #666; max-width: 160px; overflow-wrap: anywhere; }}"""
     return (
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
         f"<title>Lab journal · {esc(journal['profile'])}</title><style>{style}</style></head>"

@@ -1,8 +1,10 @@
-"""Figures for the notebooks: dataset balance, per-class AP across rounds, training curves."""
+"""Figures for the notebooks: dataset balance, per-class AP across rounds, training curves, confusion matrices."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from yolo_workbook.core import paths
 from yolo_workbook.training import metrics
@@ -191,5 +193,33 @@ def box_sizes(stats_by_dataset: dict[str, dict[str, Any]]) -> Any:
         ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(bins))], bins)
         ax.set(xlabel="box side / image side", ylabel="boxes", title=f"{dataset_name}: box sizes")
         ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_pair(stats_round: Any, stats_base: Any | None, *, titles: tuple[str, str] = ("round", "base")) -> Any:
+    """The normalized confusion matrix of a round beside its base's (rows predicted, columns true class).
+
+    Each column sums to 1: where the boxes of that true class went (``background`` = missed, or a
+    false positive on the background in its row). Without the base's statistics, the round's alone.
+    """
+    from yolo_workbook.reporting.gallery import CONF, IOU, confusion_matrix
+
+    plt = _pyplot()
+    panels = [(stats_round, titles[0])] + ([(stats_base, titles[1])] if stats_base is not None else [])
+    size = max(3.2, 0.75 * (len(stats_round.names) + 1) + 1.2)
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), squeeze=False)
+    for ax, (stats, title) in zip(axes[0], panels, strict=True):
+        matrix = confusion_matrix(stats)
+        labels = [str(n) for n in stats.names] + ["background"]
+        ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+        for (row, column), value in np.ndenumerate(matrix):
+            if value > 0:
+                colour = "white" if value > 0.6 else "black"
+                ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.set(xlabel="true class", ylabel="predicted", title=title)
+    fig.suptitle(f"confusion matrix, normalized per true class (conf >= {CONF}, IoU >= {IOU})", fontsize=9)
     fig.tight_layout()
     return fig

@@ -18,11 +18,13 @@ from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotR
 from yolo_workbook.core.files import archive_previous, atomic_output
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
-from yolo_workbook.training import checkpoints, metrics, rerun
+from yolo_workbook.training import checkpoints, metrics, rerun, valstats
 from yolo_workbook.training.loggers import active_loggers, check_loggers
 
 # What a round folder holds after training; moved to history/ before the round runs again.
-ROUND_OUTPUTS = ["train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt"]
+ROUND_OUTPUTS = [
+    "train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt", valstats.FILE_NAME,
+]  # fmt: skip
 
 
 @dataclass
@@ -286,11 +288,13 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
 
     started = time.time()
     record("interrupted", "training started; this record is replaced when it ends")
+    recorder = valstats.ValStatsRecorder()  # holds the last validation: ultralytics' final_eval
     try:
         if finishing:
-            trainer: Any = validate_trained(best, (state.progress or {}).get("train_args") or {}, round_dir)
+            trainer: Any = validate_trained(best, (state.progress or {}).get("train_args") or {}, round_dir, recorder)
         else:
             model.add_callback("on_model_save", keep_resume_copy)
+            model.add_callback("on_val_start", recorder.on_val_start)
             with active_loggers(rnd) as where:
                 for name, place in where.items():
                     print(f"{rnd.round_id}: logging to {name} at {place}")
@@ -307,6 +311,7 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
         traceback.print_exc()
         raise
     wait_for_background_plots()
+    recorder.save(round_dir)
     final = record("ok", "", trainer)
     return TrainResult(round_dir, best, metrics_path, final)
 
@@ -332,10 +337,13 @@ _VALIDATION_ARGS = (
 )  # fmt: skip
 
 
-def validate_trained(best: Path, train_args: dict[str, Any], round_dir: Path) -> Any:
+def validate_trained(
+    best: Path, train_args: dict[str, Any], round_dir: Path, recorder: valstats.ValStatsRecorder | None = None
+) -> Any:
     """Validate ``best`` as ultralytics' final evaluation would (same data, size, val batch of twice the train
     batch, plots into ``train/``): for a round whose training ended before its run did. Returns a stand-in
-    for the trainer (``.validator.metrics``) that :func:`yolo_workbook.training.metrics.build_record` reads."""
+    for the trainer (``.validator.metrics``) that :func:`yolo_workbook.training.metrics.build_record` reads;
+    ``recorder`` (when given) keeps the per-image detail of this validation."""
     from types import SimpleNamespace
 
     from ultralytics import YOLO
@@ -347,7 +355,10 @@ def validate_trained(best: Path, train_args: dict[str, Any], round_dir: Path) ->
         strip_optimizer(best, updates={"train_results": finished.get("train_results")} if finished else None)
     args = {key: train_args[key] for key in _VALIDATION_ARGS if key in train_args}
     batch = int(train_args.get("batch") or 16)
-    det = YOLO(str(best)).val(
+    model = YOLO(str(best))
+    if recorder is not None:
+        model.add_callback("on_val_start", recorder.on_val_start)
+    det = model.val(
         data=train_args["data"], batch=max(batch, 1) * 2, rect=True, project=str(round_dir), name="train",
         exist_ok=True, verbose=False, **args,
     )  # fmt: skip

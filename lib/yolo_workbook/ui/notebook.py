@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -27,10 +28,14 @@ from yolo_workbook.config.explain import describe
 from yolo_workbook.config.params import NOTEBOOK_PARAMETERS, NOTEBOOKS, ROUND_KEYS, Round, load_round
 from yolo_workbook.core.errors import ParamsError, PredictError
 from yolo_workbook.core.files import read_json
+from yolo_workbook.core.paths import round_dir
 from yolo_workbook.prediction.predict import PredictResult
-from yolo_workbook.reporting.compare import format_comparison, verdict_for
+from yolo_workbook.reporting.compare import base_of, format_comparison, record_comparison, verdict_for
+from yolo_workbook.reporting.gallery import LIMIT, Failures, draw_failure, round_failures
+from yolo_workbook.reporting.plots import confusion_pair
 from yolo_workbook.training.metrics import format_leaderboard, format_result, load_records
 from yolo_workbook.training.train import TrainResult
+from yolo_workbook.training.valstats import load_val_stats
 
 # Each notebook parameter's default (its type is the default's) and the comment that
 # `papermill --help-notebook` shows. round_id's default is each notebook's own example round.
@@ -126,9 +131,45 @@ def open_round(namespace: Mapping[str, Any], *, notebook: str) -> Round:
 
 
 def show_result(result: TrainResult, *, profile: str) -> None:
-    """A round's numbers, overall and per class with its training time, then its verdict against its base."""
+    """A round's numbers, overall and per class with its training time, then its verdict against its base
+    (with intervals when both kept their val_stats: then also written into its ``metrics.json`` as ``comparison``)."""
     print(format_result(result.record))
+    record_comparison(result.record, profile=profile)
     print(verdict_for(result.record, profile=profile))
+
+
+def show_failures(result: TrainResult, *, profile: str, class_name: str = "", limit: int = LIMIT) -> Failures:
+    """Where the round's weakest class (or ``class_name``) fails, drawn; then its confusion matrix beside its base's.
+
+    Prints how many misses, false positives and confusions there are (or why there is nothing to
+    show), then the thumbnails, most confident mistakes first: ground truth in green, predictions in
+    the colour of their class, the mistake in yellow. Returns the :class:`Failures` shown.
+    """
+    import base64
+
+    from IPython.display import HTML, display
+
+    record = result.record
+    found = round_failures(record, profile=profile, class_name=class_name, limit=limit)
+    print(found.summary())
+    stats = load_val_stats(result.round_dir)
+    if found.note or stats is None:
+        return found
+    rows = []
+    for title, items in found.kinds():
+        thumbs = [base64.b64encode(draw_failure(stats, item)).decode("ascii") for item in items]
+        images = "".join(f'<img style="margin:2px" src="data:image/jpeg;base64,{t}">' for t in thumbs)
+        rows.append(f"<div><b>{html.escape(title)}</b>: {images or 'none'}</div>")
+    display(HTML("".join(rows)))
+    base = base_of(record, load_records(profile))
+    base_stats = load_val_stats(round_dir(base["round_id"], profile)) if base else None
+    titles = (record["round_id"], base["round_id"] if base else "")
+    figure = confusion_pair(stats, base_stats, titles=titles)
+    display(figure)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)  # displayed once, not again by the inline backend
+    return found
 
 
 def show_leaderboard(profile: str) -> list[dict[str, Any]]:
