@@ -103,8 +103,12 @@ class Failures:
         parts = []
         for title, items in self.kinds():
             total = self.totals.get(title, len(items))
-            parts.append(f"{total} {title}" + (f" ({len(items)} shown)" if total > len(items) else ""))
+            word = _ONE.get(title, title) if total == 1 else title
+            parts.append(f"{total} {word}" + (f" ({len(items)} shown)" if total > len(items) else ""))
         return f"{self.class_name}: " + ", ".join(parts) + f" (predictions at conf >= {CONF}, IoU >= {IOU})"
+
+
+_ONE = {"misses": "miss", "false positives": "false positive", "confusions": "confusion"}  # "1 miss"
 
 
 def _box(row: np.ndarray) -> tuple[float, float, float, float]:

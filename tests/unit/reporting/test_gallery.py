@@ -222,3 +222,8 @@ def test_a_round_picks_its_weakest_class_or_says_why_there_is_none(outputs, tmp_
     assert gallery.round_failures(record, profile=HANGUL_PROFILE, class_name="책상").class_name == "책상"
     absent = {**record, "per_class": {n: {**c, "in_val": False} for n, c in record["per_class"].items()}}
     assert "no class of this round is in the validation set" in gallery.round_failures(absent, profile="ko").note
+
+
+def test_the_summary_says_one_miss_not_one_misses():
+    one = gallery.Failures("시태", totals={"misses": 1, "false positives": 1, "confusions": 0})
+    assert one.summary().startswith("시태: 1 miss (0 shown), 1 false positive (0 shown), 0 confusions (")
