@@ -95,6 +95,7 @@ def test_a_second_run_of_a_round_stops_at_once_naming_the_first(ci_data, outputs
         "metrics.json",
         "params.resolved.yaml",
         "train",
+        "val_stats.npz",
     ]  # no train-2, no history/: the second run touched nothing
 
 
