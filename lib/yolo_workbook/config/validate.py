@@ -42,6 +42,7 @@ from yolo_workbook.config.layers import (
     effective_overrides,
     is_round_reference,
     read_sources,
+    refuse_unknown_papermill_parameters,
     relative,
     resolve,
 )
@@ -354,12 +355,36 @@ def load(
     check: bool = True,
     documents: Documents | None = None,
 ) -> Round:
-    """Read, check and resolve a round: what :func:`yolo_workbook.config.params.load_round` runs (see there).
+    """Resolve a round: its ``extends`` chain, then local, profile and injected overlays, each file checked.
 
-    Every file is read once (:class:`Documents`); its shape is always checked (the first error is
-    raised); with ``check`` also ultralytics' argument rules and the rules of the resolved round (every
-    error at once, in one :class:`ParamsError`; warnings are printed).
+    Every file is read once (:class:`Documents`) and checked by :mod:`yolo_workbook.config.validate`: its
+    shape always (the round file schema; the first error is raised); with ``check`` also ultralytics'
+    argument rules and the rules of the resolved round, as ``yolo-workbook check`` runs them.
+
+    Args:
+        round_id (str): The round's file stem in ``params/``.
+        profile (str): A profile name in ``params/profiles/`` (``""`` for none).
+        injected (dict | None): Values a notebook received from papermill. Values that are empty
+            or equal to the round file's own are ignored; others override the round file.
+        params_dir (Path | None): Folder holding the round files (default: ``params/``).
+        use_local (bool): Overlay ``params/local.yaml`` when it exists.
+        for_notebook (str): When given, the round must be one that this notebook runs.
+        check (bool): Run every check of ``yolo-workbook check`` on the round: every error at once, in
+            one :class:`ParamsError`; warnings are printed.
+        documents (Documents | None): Files already read in this call (a caller that loads several rounds).
+
+    Returns:
+        (Round): The resolved round.
+
+    Raises:
+        ParamsError: A file is missing, malformed or (with ``check``) fails a rule.
+
+    Examples:
+        >>> load("r01_base", profile="ci").train["epochs"]  # doctest: +SKIP
+        1
     """
+    if injected is not None:
+        refuse_unknown_papermill_parameters(for_notebook or "this notebook")
     documents = Documents() if documents is None else documents
     sources = read_sources(round_id, profile=profile, params_dir=params_dir, use_local=use_local, documents=documents)
     validator = Validator(documents, full=check, raising=True)

@@ -11,6 +11,7 @@ import pytest
 from conftest import cli, write
 
 from yolo_workbook.config import explain, lint, params
+from yolo_workbook.core.errors import ParamsError
 
 BASE = """round_id: r01_base
 notebook: 02_base_train
@@ -275,7 +276,7 @@ def test_notebook_refuses_a_bad_round_before_training(ci_data, params_copy, outp
 
     draft = "round_id: r02_try\nextends: r01_base\nnotebook: 04_tune_round\nmodel: {from: yolov8n.yaml}\n"
     write(params_copy, "r02_try.yaml", draft + "train:\n  optimizer: adam_w\n")  # on the ci data: it would train
-    with pytest.raises(params.ParamsError, match=r"(?s)has 1 problem.*'adam_w' is not an optimizer.*'AdamW'"):
+    with pytest.raises(ParamsError, match=r"(?s)has 1 problem.*'adam_w' is not an optimizer.*'AdamW'"):
         rnd = params.load_round("r02_try", profile="ci", for_notebook="04_tune_round")  # the load cell
         train_round(rnd)  # the training cell
     assert not outputs.exists()
