@@ -7,7 +7,8 @@ puts each page into the site as if it were a file in ``docs/``. The pages, and w
   and ``yolo_workbook.config.params`` (the keys the loader accepts, which ones are inherited); while the schema
   is missing or describes only some keys, the page still lists every key the code knows;
 - ``reference/cli.md``: every verb of ``yolo-workbook`` with its options, from ``yolo_workbook.cli.build_parser()``;
-- ``reference/metrics-json.md`` and ``reference/detections-json.md``: the records, from their JSON Schemas;
+- ``reference/metrics-json.md``, ``reference/detections-json.md`` and ``reference/attendance-json.md``: the
+  records, from their JSON Schemas;
 - ``reference/make-targets.md``: the Makefile's targets, from their ``## `` comments (what ``make help`` prints);
 - ``reference/package.md``: the layers, from pyproject.toml's import-linter contract, with every module's summary;
 - ``reference/api/<subpackage>.md``: the Python API, rendered by mkdocstrings from the docstrings.
@@ -441,6 +442,19 @@ def detections_page() -> str:
     )
 
 
+def attendance_page() -> str:
+    """``reference/attendance-json.md``."""
+    return record_page(
+        "attendance.schema.json",
+        "`attendance.json`: counts and their score",
+        "Written beside a prediction's detections (and in a training round's `video/` folder) with `counts.csv` "
+        "and `tracks.csv`: the settings used, per class the stable count of the whole video and of each minute and "
+        "the tracks counted, and the score against ground truth when the video has one "
+        "(see [Count a classroom and score it](../how-to/attendance.md)). `$defs/score` is also a round's `video` "
+        "field in [`metrics.json`](metrics-json.md).",
+    )
+
+
 # --- make targets, package layers, API ---------------------------------------------------------------------
 
 
@@ -532,6 +546,7 @@ def pages() -> dict[str, str]:
             "reference/cli.md": cli_page(),
             "reference/metrics-json.md": metrics_page(),
             "reference/detections-json.md": detections_page(),
+            "reference/attendance-json.md": attendance_page(),
             "reference/make-targets.md": make_targets_page(),
             "reference/package.md": package_page(),
             **api_pages(),

@@ -6,6 +6,8 @@ Examples:
     yolo-workbook run params/r01_base.yaml --profile demo
     yolo-workbook pipeline --profile demo
     yolo-workbook predict --profile demo --source video.mp4 --vid-stride 3
+    yolo-workbook predict --profile demo --tracker bytetrack --truth outputs/datasets/demo/classroom_video.truth
+    yolo-workbook score-video --profile demo --window 1 2 4
     yolo-workbook compare --profile demo
     yolo-workbook check
     yolo-workbook data check outputs/datasets/demo/classroom.v1i.yolov8/data.yaml
@@ -70,9 +72,19 @@ def _pipeline(args: argparse.Namespace) -> int:
     return 0 if all(o.status == "ok" for o in outcomes) else 1
 
 
+def _attendance_overrides(args: argparse.Namespace) -> dict[str, object]:
+    values = {
+        "truth": args.truth,
+        "window_s": args.window if not args.window or len(args.window) > 1 else args.window[0],
+        "min_seen_s": args.min_seen,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _predict(args: argparse.Namespace) -> int:
     import json
 
+    from yolo_workbook.attendance.job import check_truth, count_attendance, format_attendance
     from yolo_workbook.config.params import load_round
     from yolo_workbook.orchestration.runner import round_id_of
     from yolo_workbook.prediction.predict import predict_to_json
@@ -88,17 +100,48 @@ def _predict(args: argparse.Namespace) -> int:
             "classes": args.classes,
             "device": args.device,
             "save": True if args.save else None,
+            "tracker": args.tracker if not args.tracker or len(args.tracker) > 1 else args.tracker[0],
         }.items()
         if value is not None
     }
-    injected = {"predict": overrides, "model": {"from": args.weights} if args.weights else {}}
+    injected = {
+        "predict": overrides,
+        "model": {"from": args.weights} if args.weights else {},
+        "attendance": _attendance_overrides(args),
+    }
     round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
+    if args.source and args.truth is None:  # the round's ground truth belongs to its own video
+        injected["attendance"]["truth"] = None
     rnd = load_round(round_id_of(round_file), profile=args.profile, injected=injected)
+    truth = check_truth(rnd)  # a bad ground truth stops here, before the video is read
     result = predict_to_json(rnd)
-    print(f"{result.json_path}\n{result.jsonl_path}\n{result.summary_path}")
+    attendance = count_attendance(result.folder, rnd, truth=truth)
+    print(f"{result.json_path}\n{result.jsonl_path}\n{result.summary_path}\n{attendance.json_path}")
     summary = result.summary
     print(f"{summary['frames']} frames at {summary['frames_per_second']} frames/s")
     print(json.dumps(summary["per_class"], indent=1, ensure_ascii=False))
+    print(format_attendance(attendance))
+    return 0
+
+
+def _score_video(args: argparse.Namespace) -> int:
+    from yolo_workbook.attendance.job import count_attendance, format_attendance
+    from yolo_workbook.config.params import load_round
+    from yolo_workbook.orchestration.runner import round_id_of
+
+    round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
+    rnd = load_round(
+        round_id_of(round_file), profile=args.profile, injected={"attendance": _attendance_overrides(args)}
+    )
+    folder = paths.project_path(args.folder) if args.folder else rnd.output_dir
+    if not (folder / "detections.jsonl").is_file() or not (folder / "summary.json").is_file():
+        raise WorkbookError(
+            f"{folder}: no prediction here (detections.jsonl, summary.json)",
+            fix=f"predict first (yolo-workbook predict {round_file}), or give --folder a prediction's folder",
+        )
+    attendance = count_attendance(folder, rnd)
+    print(attendance.json_path)
+    print(format_attendance(attendance))
     return 0
 
 
@@ -208,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     def add_profile(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--profile", default="", help="overlay params/profiles/PROFILE.yaml (e.g. demo, ci)")
 
+    def add_attendance(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--truth",
+            help="the video's ground-truth folder (classes.txt, gt/gt.txt and/or counts.csv);"
+            " with --source: none unless given",
+        )
+        sub.add_argument(
+            "--window", type=float, nargs="+", metavar="SECONDS", help="stable count window(s); several: each scored"
+        )
+        sub.add_argument("--min-seen", type=float, metavar="SECONDS", help="a track seen this long counts as present")
+
     doctor = verbs.add_parser(
         "doctor", help="check this environment: versions, device, OpenMP, fonts, weights (exit 1 on errors)"
     )
@@ -247,7 +301,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--classes", type=int, nargs="+", help="keep only these class ids")
     predict.add_argument("--device", help="cpu, 0, 0,1, mps ...")
     predict.add_argument("--save", action="store_true", help="also write the annotated video or images")
+    predict.add_argument(
+        "--tracker", nargs="+", help="none, bytetrack, botsort, ... or a tracker YAML; several: each is scored"
+    )
+    add_attendance(predict)
     predict.set_defaults(func=_predict)
+
+    score = verbs.add_parser(
+        "score-video", help="count a prediction again and score it against the video's ground truth (no predicting)"
+    )
+    score.add_argument("round_file", nargs="?", help="default: params/p01_video.yaml (its output folder is scored)")
+    add_profile(score)
+    score.add_argument("--folder", help="another prediction's folder, e.g. outputs/demo/r03_merge/video")
+    add_attendance(score)
+    score.set_defaults(func=_score_video)
 
     data = verbs.add_parser("data", help="dataset doctor: check, stats, merge")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")

@@ -112,10 +112,38 @@ def test_prediction_json_keeps_the_diary_shape(ci_pipeline):
     frames = json.loads((folder / "detections.json").read_text())
     schema = json.loads((ROOT / "lib/yolo_workbook/schemas/detections.schema.json").read_text())
     jsonschema.validate(frames, schema)
-    assert [f["frame_id"] for f in frames] == list(range(24))
+    assert [f["frame_id"] for f in frames] == list(range(40))  # the ci classroom video: 40 frames
     assert all(set(f) >= {"frame_id", "detections"} for f in frames)
     summary = json.loads((folder / "summary.json").read_text())
-    assert summary["frames"] == 24 and summary["model"].endswith("ci/r07_lr_freeze6/train/weights/best.pt")
+    assert summary["frames"] == 40 and summary["model"].endswith("ci/r07_lr_freeze6/train/weights/best.pt")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_every_training_round_is_scored_on_the_video_and_the_prediction_is_counted(ci_pipeline):
+    """The ci profile names its video's ground truth: every training round gets a video score (metrics.json,
+    leaderboard, journal); p01_video's tracks are counted and scored, each listed tracker and window too."""
+    profile_dir = ci_pipeline / "ci"
+    truth_frames = 40  # the ci classroom video
+    for rid in [r for r in ROUNDS if not r.startswith(("e", "p"))]:
+        record = json.loads((profile_dir / rid / "metrics.json").read_text())
+        video = record["video"]
+        assert video["tracker"] == "bytetrack" and video["truth"].endswith("ci/classroom_video.truth"), rid
+        assert video["score"]["frames_scored"] == truth_frames, rid
+        assert set(video["score"]["classes"]) == {"student", "desk", "sitae"}, rid
+        assert (profile_dir / rid / "video" / "tracks.mot.txt").is_file(), rid
+    folder = profile_dir / "p01_video"
+    doc = json.loads((folder / "attendance.json").read_text())
+    jsonschema.validate(doc, json.loads((ROOT / "lib/yolo_workbook/schemas/attendance.schema.json").read_text()))
+    assert (doc["tracker"], doc["window_s"], doc["stable_from"]) == ("bytetrack", 2, "tracks")
+    assert [row["tracker"] for row in doc["choices"]["trackers"]] == ["bytetrack", "botsort"]
+    assert [row["window_s"] for row in doc["choices"]["windows"]] == [2, 1, 4]
+    header = (folder / "counts.csv").read_text().splitlines()[0]
+    assert header.startswith("frame_id,time_s,student_raw,student_tracks,student_stable,")
+    frames = json.loads((folder / "detections.json").read_text())
+    assert all("track_id" in d for f in frames for d in f["detections"])
+    journal = (profile_dir / "journal.md").read_text()
+    assert "| count err | IDF1 |" in journal and "on the classroom video: count error" in journal
 
 
 @pytest.mark.notebook

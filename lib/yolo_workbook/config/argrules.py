@@ -21,14 +21,13 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
-import importlib.util
 import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
+from yolo_workbook.config.trackers import tracker_problem
 from yolo_workbook.core import files, paths
-from yolo_workbook.core.errors import ParamsError
 
 # Arguments that the workbook sets itself, so that every round lands in its own folder: refused in a
 # round's train / predict section (by the check, and again by training and prediction before they start).
@@ -39,13 +38,6 @@ _NUMBER_WITH_JUNK = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*[,;
 _DEVICE_FIX = "use cpu, mps, a GPU index (0), several (0,1), cuda:0 or -1 (an idle GPU); or remove it (auto)"
 _SPLITS = ("train", "val", "test")  # the splits a data.yaml names (ultralytics: data[args.split])
 _CACHE = ("ram", "disk")  # data/base.py: a str is lowered; True means 'ram'; anything else caches nothing
-
-
-def _ultralytics_dir() -> Path:
-    spec = importlib.util.find_spec("ultralytics")
-    if spec is None or not spec.origin:
-        raise ParamsError("ultralytics is not installed", fix="pip install -e . (or make install)")
-    return Path(spec.origin).parent
 
 
 def _assignments(nodes: list[ast.stmt]) -> dict[str, Any]:
@@ -91,7 +83,7 @@ def _copy_paste_modes(root: Path) -> tuple[str, ...]:
 @functools.cache
 def ultralytics_rules() -> dict[str, Any]:
     """Argument names, defaults and value rules of the installed ultralytics, without importing it."""
-    root = _ultralytics_dir()
+    root = paths.ultralytics_dir()
     defaults = files.read_yaml(root / "cfg" / "default.yaml").data
     sets = _assignments(ast.parse((root / "cfg" / "__init__.py").read_text(encoding="utf-8")).body)
     optimizer_def = _definition(root / "engine" / "trainer.py", "def build_optimizer")
@@ -125,7 +117,7 @@ def model_module_count(weights: str) -> int | None:
     if "/" in weights or "\\" in weights or not weights.endswith((".pt", ".yaml", ".yml")):
         return None
     stem = Path(weights).stem
-    models = _ultralytics_dir() / "cfg" / "models"
+    models = paths.ultralytics_dir() / "cfg" / "models"
     for name in dict.fromkeys((stem, re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", stem))):
         found = sorted(models.rglob(f"{name}.yaml"))
         if found:
@@ -360,4 +352,7 @@ def argument_problem(key: str, value: Any, *, section: str) -> tuple[str, str] |
         )
     if section == "predict" and key == "source":
         return None
+    if section == "predict" and key == "tracker":  # the workbook drives the trackers (prediction.track)
+        names = value if isinstance(value, list) and value else [value]
+        return next(filter(None, map(tracker_problem, names)), None)
     return check_argument(key, value, section=section) or _missing_weights(key, value)

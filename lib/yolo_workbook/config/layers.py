@@ -67,7 +67,8 @@ class Round:
         oversample (dict): ``{"classes": [...], "target_share": 0.25}`` or ``{}``.
         weights_from (str): ``model.from``: a round id (that round's best weights) or a weights / model yaml path.
         train (dict[str, Any]): ultralytics train arguments, verbatim.
-        predict (dict[str, Any]): ultralytics predict arguments plus ``source``.
+        predict (dict[str, Any]): ultralytics predict arguments plus ``source`` and ``tracker``.
+        attendance (dict[str, Any]): Counting and scoring settings (``window_s``, ``truth``, ...), as written.
         runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
         loggers (dict[str, bool]): ultralytics loggers to turn on: ``mlflow``, ``tensorboard``.
         files (list[str]): Every params file that took part, in overlay order.
@@ -86,6 +87,7 @@ class Round:
     train: dict[str, Any]
     predict: dict[str, Any]
     oversample: dict[str, Any] = field(default_factory=dict)
+    attendance: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, bool] = field(default_factory=dict)
     loggers: dict[str, bool] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
@@ -105,6 +107,12 @@ class Round:
         """The data.yaml paths of the datasets this round uses, resolved from the project root."""
         return [paths.project_path(self.datasets[name]) for name in self.data_use]
 
+    def attendance_setting(self, key: str) -> Any:
+        """``attendance.<key>`` as resolved, or its default (the round schema's ``default``)."""
+        if key in self.attendance:
+            return self.attendance[key]
+        return _PROPERTIES["attendance"]["properties"][key].get("default")
+
     def where(self, section: str, key: str) -> str:
         """The params file that set ``section.key``, for error messages."""
         return self.origin.get(f"{section}.{key}", self.files[-1] if self.files else "?")
@@ -123,6 +131,7 @@ class Round:
             "model": {"from": self.weights_from},
             "train": self.train,
             "predict": self.predict,
+            **({"attendance": self.attendance} if self.attendance else {}),
             **({"runtime": self.runtime} if self.runtime else {}),
             **({"loggers": self.loggers} if self.loggers else {}),
             "files": self.files,
@@ -380,6 +389,7 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
         train=dict(merged.get("train") or {}),
         predict=dict(merged.get("predict") or {}),
         oversample=dict(data.get("oversample") or {}),
+        attendance=dict(merged.get("attendance") or {}),
         runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
         loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
         files=names,

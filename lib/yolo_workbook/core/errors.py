@@ -47,3 +47,7 @@ class RoundChangedError(WorkbookError):
 
 class BusyError(WorkbookError):
     """Another live process is running the same round, prediction job, merge or journal."""
+
+
+class TruthError(WorkbookError):
+    """A video's ground truth (MOTChallenge ``gt.txt``, ``classes.txt``, ``counts.csv``) cannot be used."""

@@ -8,6 +8,7 @@ beside the target, fsynced, then renamed over it), text through :func:`write_ato
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -210,14 +211,19 @@ def archive_previous(folder: Path, names: list[str] | None = None) -> Path | Non
 
     Args:
         folder (Path): A round's output folder.
-        names (list[str] | None): Entries to move; ``None`` moves everything but ``history``.
+        names (list[str] | None): Entries to move, by name or glob pattern (``tracks.*.txt``); ``None`` moves
+            everything but ``history``.
 
     Returns:
         (Path | None): The archive folder, or ``None`` when there was nothing to move.
     """
     if not folder.is_dir():
         return None
-    entries = [p for p in folder.iterdir() if p.name != "history" and (names is None or p.name in names)]
+    entries = [
+        p
+        for p in folder.iterdir()
+        if p.name != "history" and (names is None or any(fnmatch.fnmatchcase(p.name, name) for name in names))
+    ]
     if not entries:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -8,6 +8,7 @@ holds a ``params/`` folder. The answer is the same from JupyterLab, papermill, p
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -82,3 +83,11 @@ def project_path(value: str | os.PathLike[str]) -> Path:
     """Resolve a path from a params file: absolute as is, relative to the project root."""
     path = Path(os.path.expanduser(str(value)))
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+def ultralytics_dir() -> Path:
+    """The installed ultralytics package's folder (its cfg/ files are read without importing it: no torch)."""
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or not spec.origin:
+        raise ParamsError("ultralytics is not installed", fix="pip install -e . (or make install)")
+    return Path(spec.origin).parent

@@ -3,7 +3,8 @@
 Two datasets stand in for the founding user's classroom data: a first export (``classroom.v1i``)
 and a second, "new data" export (``classroom.v2i``) that is darker, noisier and has smaller
 objects, so that the merge round has something real to merge. Three classes, one of them rare
-(about 10% of boxes), learnable by YOLOv8n from scratch on a CPU in a few minutes.
+(about 10% of boxes), learnable by YOLOv8n from scratch on a CPU in a few minutes. A classroom
+video drawn with the same shapes, with its ground truth, comes from :mod:`.classroom_video`.
 
 Examples:
     >>> from yolo_workbook.data.demo import write_demo_data
@@ -18,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from yolo_workbook.core.files import atomic_output
 
 CLASS_NAMES = ("student", "desk", "sitae")
 RARE_CLASS = 2  # "sitae": the user's weak minority class
@@ -67,7 +66,6 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
 }
 
 IMAGE_SIDE = 160  # pixels; Roboflow exports are square after its resize step
-VIDEO_FPS = 10.0
 
 
 def dataset_specs(size: str) -> list[DatasetSpec]:
@@ -191,47 +189,28 @@ def write_dataset(spec: DatasetSpec, root: Path) -> Path:
     return out / "data.yaml"
 
 
-def write_demo_video(test_images: list[Path], path: Path, *, frames_per_image: int = 4) -> Path:
-    """Write a short MP4 from test images, each held for a few frames with a slow pan."""
-    import cv2
-
-    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-    with atomic_output(path, keep_suffix=True) as partial:  # OpenCV picks the container from the suffix
-        writer = cv2.VideoWriter(str(partial), fourcc, VIDEO_FPS, (IMAGE_SIDE, IMAGE_SIDE))
-        if not writer.isOpened():
-            from yolo_workbook.core.errors import WorkbookError
-
-            raise WorkbookError(f"OpenCV cannot write the video {path}", fix="install opencv-python")
-        for image_path in test_images:
-            img = cv2.imread(str(image_path))
-            for shift in range(frames_per_image):
-                matrix = np.float32([[1, 0, shift], [0, 1, 0]])
-                writer.write(cv2.warpAffine(img, matrix, (IMAGE_SIDE, IMAGE_SIDE), borderMode=1))
-        writer.release()
-    return path
-
-
 def write_demo_data(root: str | Path, *, size: str = "demo") -> dict[str, Path]:
-    """Write both demo datasets and a demo video under ``root``.
+    """Write both demo datasets and a classroom video with its ground truth under ``root``.
 
     Args:
         root (str | Path): Folder to write into (created if missing).
         size (str): ``demo`` (CPU training scale) or ``ci`` (tiny, for tests).
 
     Returns:
-        (dict[str, Path]): ``first`` and ``second`` data.yaml paths and the ``video`` path.
+        (dict[str, Path]): ``first`` and ``second`` data.yaml paths, the ``video`` path and its
+        ground-truth folder ``truth`` (see :mod:`yolo_workbook.data.classroom_video`).
 
     Examples:
         >>> paths = write_demo_data("/tmp/demo", size="ci")  # doctest: +SKIP
         >>> sorted(paths)
-        ['first', 'second', 'video']
+        ['first', 'second', 'truth', 'video']
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     first_spec, second_spec = dataset_specs(size)
     first = write_dataset(first_spec, root)
     second = write_dataset(second_spec, root)
-    test_images = sorted((first.parent / "test" / "images").glob("*.jpg"))
-    test_images += sorted((second.parent / "test" / "images").glob("*.jpg"))
-    video = write_demo_video(test_images, root / "classroom_video.mp4")
-    return {"first": first, "second": second, "video": video}
+    from yolo_workbook.data.classroom_video import write_classroom_video  # it draws with this module's shapes
+
+    written = write_classroom_video(root / "classroom_video.mp4", size=size)
+    return {"first": first, "second": second, "video": written.video, "truth": written.truth}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yolo_workbook.attendance import videoscore
 from yolo_workbook.config.params import (
     NOTEBOOKS,
     TRAINING_NOTEBOOKS,
@@ -101,6 +102,10 @@ def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, 
         checks = check_round(rnd, training=training)
     if training and checks and checks.state:
         if rerun.check_rerun(rnd, checks.state, force=force).state == "up-to-date":
+            if not videoscore.is_current(rnd):  # a round trained before the video had ground truth, or changed since
+                print(f"== {round_id}: up to date; scoring it on the video", flush=True)
+                print(videoscore.format_video_score(videoscore.score_round_on_video(rnd), rnd), flush=True)
+                refresh_journal(rnd.profile)
             return None
         archive_previous(out_dir, [f"{rnd.notebook}.ipynb"])  # train/ stays: it may be resumed
     else:

@@ -7,27 +7,46 @@ Output, in ``outputs/<profile>/<job_id>/``:
 - ``detections.json``: the diary's shape ``[{"frame_id", "detections": [{"class", "confidence",
   "bbox"}]}]``, written atomically once all frames are done (fields are only ever added);
 - ``summary.json``: model, source, fps, frames, per-class counts, throughput.
+
+With ``predict.tracker`` (see :mod:`yolo_workbook.prediction.track`) each detection also gets a
+``track_id``, and the confirmed tracks are written as MOTChallenge rows: ``tracks.mot.txt`` (the first
+tracker) and ``tracks.<name>.mot.txt`` (the others, compared by the attendance score). ``classes.txt``
+holds the model's class names, one per line (line k is class k in the MOT rows).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS
 from yolo_workbook.config.params import Round, save_resolved
+from yolo_workbook.config.trackers import tracker_names
 from yolo_workbook.core import locks, openmp, paths, schemas
 from yolo_workbook.core.errors import PredictError
-from yolo_workbook.core.files import archive_previous, atomic_output, write_json
+from yolo_workbook.core.files import archive_previous, atomic_output, write_atomic, write_json
+from yolo_workbook.prediction.track import ClassTrackers, input_conf, mot_name, open_trackers
 from yolo_workbook.training import rerun
 from yolo_workbook.training.train import load_model, resolve_start_weights
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
-PREDICT_OUTPUTS = ["detections.jsonl", "detections.json", "summary.json", "params.resolved.yaml", "annotated"]
+PREDICT_OUTPUTS = [
+    "detections.jsonl",
+    "detections.json",
+    "summary.json",
+    "params.resolved.yaml",
+    "annotated",
+    "classes.txt",
+    "tracks.mot.txt",
+    "tracks.*.mot.txt",
+]
+DEFAULT_CONF = 0.25  # ultralytics' predictor uses 0.25 when conf is not given
 
 
 @dataclass
@@ -45,6 +64,11 @@ class PredictResult:
     jsonl_path: Path
     summary_path: Path
     summary: dict[str, Any]
+
+    @property
+    def folder(self) -> Path:
+        """The folder the prediction wrote (counts and tracks go beside it: :mod:`yolo_workbook.attendance`)."""
+        return self.json_path.parent
 
 
 def _resolve_source(rnd: Round) -> tuple[str, bool]:
@@ -80,9 +104,15 @@ def _video_facts(source: str) -> tuple[float | None, int | None]:
     return fps, frames
 
 
+def video_frames(rnd: Round) -> int | None:
+    """The frame count of the round's ``predict.source`` when it is a video file (else None), read from its header."""
+    source, is_video = _resolve_source(rnd)
+    return _video_facts(source)[1] if is_video else None
+
+
 def check_predict_args(rnd: Round) -> dict[str, Any]:
     """The predict section minus ``source``, checked for the mistakes that waste a run."""
-    args = {k: v for k, v in rnd.predict.items() if k != "source"}
+    args = {k: v for k, v in rnd.predict.items() if k not in ("source", "tracker")}
     for key in ("conf", "iou"):
         value = args.get(key)
         if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 1):
@@ -99,21 +129,36 @@ def check_predict_args(rnd: Round) -> dict[str, Any]:
     return args
 
 
-def frame_record(result: Any, frame_id: int, time_s: float | None) -> dict[str, Any]:
-    """One frame in the diary's shape, with the added fields ``class_id``, ``time_s`` and size."""
+def frame_record(
+    result: Any,
+    frame_id: int,
+    time_s: float | None,
+    *,
+    track_ids: list[int | None] | None = None,
+    min_conf: float = 0.0,
+) -> dict[str, Any]:
+    """One frame in the diary's shape, with the added fields ``class_id``, ``time_s`` and size.
+
+    With ``track_ids`` (one per box, from :class:`~yolo_workbook.prediction.track.ClassTrackers`) each
+    detection gains ``track_id``, and only boxes above ``min_conf`` are written (the tracker saw all).
+    """
     names = result.names
     detections = []
     boxes = result.boxes
     if boxes is not None and len(boxes):
-        for cls, conf, xyxy in zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True):
-            detections.append(
-                {
-                    "class": names[int(cls)],
-                    "confidence": round(float(conf), 5),
-                    "bbox": [round(float(v), 2) for v in xyxy],
-                    "class_id": int(cls),
-                }
-            )
+        rows = zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True)
+        for index, (cls, conf, xyxy) in enumerate(rows):
+            if min_conf and conf <= min_conf:  # ultralytics keeps conf > threshold: the same boxes as without tracking
+                continue
+            detection = {
+                "class": names[int(cls)],
+                "confidence": round(float(conf), 5),
+                "bbox": [round(float(v), 2) for v in xyxy],
+                "class_id": int(cls),
+            }
+            if track_ids is not None:
+                detection["track_id"] = track_ids[index]
+            detections.append(detection)
     height, width = result.orig_shape[:2]
     return {
         "frame_id": frame_id,
@@ -125,11 +170,14 @@ def frame_record(result: Any, frame_id: int, time_s: float | None) -> dict[str, 
     }
 
 
-def predict_to_json(rnd: Round) -> PredictResult:
+def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | None = None) -> PredictResult:
     """Run the round's weights over its source with ``stream=True``; write JSON Lines, JSON, summary.
 
     Args:
         rnd (Round): A resolved predict round (``model.from`` names the round whose weights to use).
+        weights (Path | None): Other weights than ``model.from``'s: a training round's own best weights,
+            scored on the video (see :mod:`yolo_workbook.attendance.videoscore`).
+        out_dir (Path | None): Where to write instead of the round's folder.
 
     Returns:
         (PredictResult): Paths of what was written, and the summary.
@@ -140,25 +188,46 @@ def predict_to_json(rnd: Round) -> PredictResult:
     """
     openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     args = check_predict_args(rnd)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # one job writes a folder at a time
-        handed = rerun.handed_checks(rnd, training=False)  # the runner's check of the weights, while they are unchanged
-        weights = handed.start_weights if handed else resolve_start_weights(rnd)
+    out_dir = out_dir or rnd.output_dir
+    with locks.hold_round(out_dir, rnd.round_id, rnd.profile):  # one job writes a folder at a time
+        if weights is None:
+            handed = rerun.handed_checks(rnd, training=False)  # the runner's check of the weights, still unchanged
+            weights_path = handed.start_weights if handed else resolve_start_weights(rnd)
+        else:
+            weights_path = str(weights)
         source, is_video = _resolve_source(rnd)
         fps, total = _video_facts(source) if is_video else (None, None)
-        return _predict_locked(rnd, args, weights, source, is_video, fps, total)
+        return _predict_locked(rnd, args, weights_path, source, is_video, fps, total, out_dir)
 
 
 def _predict_locked(
-    rnd: Round, args: dict[str, Any], weights: str, source: str, is_video: bool, fps: float | None, total: int | None
+    rnd: Round,
+    args: dict[str, Any],
+    weights: str,
+    source: str,
+    is_video: bool,
+    fps: float | None,
+    total: int | None,
+    out_dir: Path,
 ) -> PredictResult:
     stride = int(args.get("vid_stride", 1)) if is_video else 1
     model = load_model(weights, where=rnd.where("model", "from"))  # a bad file stops here, before anything moves
-    out_dir = rnd.output_dir
+    trackers = open_trackers(
+        tracker_names(rnd.predict.get("tracker")),
+        lost_s=float(rnd.attendance_setting("lost_s")),
+        fps=fps,
+        vid_stride=stride,
+    )  # a bad tracker file stops here too
     out_dir.mkdir(parents=True, exist_ok=True)
     archive_previous(out_dir, PREDICT_OUTPUTS)
     save_resolved(rnd, out_dir / "params.resolved.yaml")
     if args.get("save"):
         args.update(project=str(out_dir), name="annotated", exist_ok=False)
+    output_conf = float(args.get("conf") if args.get("conf") is not None else DEFAULT_CONF)
+    parameters = {k: v for k, v in args.items() if k not in ("project", "name", "exist_ok")}
+    write_atomic(out_dir / "classes.txt", "".join(f"{name}\n" for name in model.names.values()))
+    if trackers:
+        args["conf"] = input_conf(trackers, output_conf)  # the trackers see low boxes; the JSON keeps conf
 
     from tqdm import tqdm
 
@@ -168,10 +237,22 @@ def _predict_locked(
     frames = 0
     started = time.time()
     expected = total // stride if total else None  # ultralytics drops a tail shorter than the stride
-    with jsonl_path.open("w", encoding="utf-8") as stream, tqdm(total=expected, unit="frame", desc="predict") as bar:
+    with (
+        jsonl_path.open("w", encoding="utf-8") as stream,
+        tqdm(total=expected, unit="frame", desc="track" if trackers else "predict") as bar,
+        _mot_files(out_dir, trackers) as mot_files,
+    ):
+        tracking = [ClassTrackers(config, mot) for config, mot in zip(trackers, mot_files, strict=True)]
         for index, result in enumerate(model.predict(source=source, stream=True, verbose=False, **args)):
             frame_id = source_frame(index, stride) if is_video else index
-            record = frame_record(result, frame_id, frame_id / fps if fps else None)
+            ids = [t.update(result.boxes, result.orig_img, frame_id) for t in tracking]
+            record = frame_record(
+                result,
+                frame_id,
+                frame_id / fps if fps else None,
+                track_ids=ids[0] if ids else None,
+                min_conf=output_conf if trackers else 0.0,
+            )
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
             stream.flush()  # a crash keeps every finished frame
             counts = Counter(d["class"] for d in record["detections"])
@@ -193,13 +274,35 @@ def _predict_locked(
         "fps": fps,
         "frames": frames,
         "vid_stride": stride,
-        "parameters": {k: v for k, v in args.items() if k not in ("project", "name", "exist_ok")},
+        "parameters": parameters,
+        **(
+            {
+                "tracker_input_conf": args["conf"],
+                "trackers": [t.name for t in trackers],
+                "track_buffer": trackers[0].args["track_buffer"],
+                "tracks": len(tracking[0]._ids),
+            }
+            if trackers
+            else {}
+        ),
         "per_class": {name: class_summary(histogram[name]) for name in sorted(histogram)},
         "seconds": round(seconds, 3),
         "frames_per_second": round(frames / seconds, 2) if seconds else None,
     }
     summary_path = write_json(out_dir / "summary.json", summary)
     return PredictResult(json_path, jsonl_path, summary_path, summary)
+
+
+@contextlib.contextmanager
+def _mot_files(out_dir: Path, trackers: list[Any]) -> Iterator[list[IO[str]]]:
+    """The MOT files of the trackers (first: ``tracks.mot.txt``), each complete or not at all."""
+    with contextlib.ExitStack() as stack:
+        handles = []
+        for number, config in enumerate(trackers):
+            path = out_dir / ("tracks.mot.txt" if number == 0 else mot_name(config))
+            partial = stack.enter_context(atomic_output(path))
+            handles.append(stack.enter_context(partial.open("w", encoding="utf-8")))
+        yield handles
 
 
 def source_frame(index: int, stride: int) -> int:

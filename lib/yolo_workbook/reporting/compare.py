@@ -125,11 +125,29 @@ def verdict(record: dict[str, Any], base: dict[str, Any] | None) -> str:
                 line += f"; {best} AP50 {_delta_text(known[best], found, f'{best} AP50')}"
         if isinstance(found, str):
             line += f" ({found})"
+    line += video_text(record, base)
     if weakest:
         share = weakest.get("train_share")
         share_text = f", {share:.0%} of training boxes" if isinstance(share, (int, float)) else ""
         line += f" | weakest: {weakest['name']} (AP50 {weakest['AP50']:.3f}{share_text})"
     return line
+
+
+def video_text(record: dict[str, Any], base: dict[str, Any] | None) -> str:
+    """The video score in the verdict: ``; video count err 0.21 (r03_merge 0.35), IDF1 0.91 (0.88)``, or ``""``."""
+    scored = ((record.get("video") or {}).get("score") or {}).get("overall")
+    if not scored:
+        return ""
+    before = (((base or {}).get("video") or {}).get("score") or {}).get("overall") or {}
+    parts = []
+    for title, key in (("count err", "count_mae_stable"), ("IDF1", "idf1")):
+        if scored.get(key) is None:
+            continue
+        then = before.get(key)
+        against = f" ({base['round_id']} {then:.2f})" if then is not None and base and not parts else ""
+        against = against or (f" ({then:.2f})" if then is not None else "")
+        parts.append(f"{title} {scored[key]:.2f}{against}")
+    return f"; video {', '.join(parts)}" if parts else ""
 
 
 def comparison_record(record: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any] | None:

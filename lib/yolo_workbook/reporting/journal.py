@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from yolo_workbook.attendance.job import read_attendance
 from yolo_workbook.core import locks, paths
 from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
-from yolo_workbook.reporting import compare, gallery, plots
+from yolo_workbook.reporting import compare, gallery, plots, videoplots
+from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
 from yolo_workbook.training.valstats import load_val_stats
 
@@ -121,8 +123,8 @@ def _prediction_text(summary: dict[str, Any]) -> str:
 CLASS_HEADER = ["class", "AP50", "Δ AP50 vs base", "AP50-95", "P", "R", "val instances", "train share"]
 PRINTABLE_ASCII = "".join(map(chr, range(0x20, 0x7F)))
 BEST_NOTE = (
-    "Bold: the best value of each metric column (higher is better for mAP50, mAP50-95, P, R"
-    " and every AP50; ties are all marked). Train time is not ranked."
+    "Bold: the best value of each metric column (higher is better for mAP50, mAP50-95, P, R,"
+    " every AP50 and IDF1; lower for the video's count error; ties are all marked). Train time is not ranked."
 )
 
 
@@ -255,7 +257,15 @@ def build(profile: str) -> dict[str, Any]:
     for summary_path in sorted(paths.profile_dir(profile).glob("*/summary.json")):
         summary = read_json(summary_path)
         if isinstance(summary, dict) and "frames" in summary:
-            predictions.append(summary)
+            folder = summary_path.parent
+            attendance = read_attendance(folder) if (folder / "attendance.json").is_file() else None
+            if attendance is not None:
+                name = f"{summary['round_id']}_counts.png"
+                sources = [folder / "attendance.json"]
+                figures[name] = _figure(
+                    name, sources, profile, functools.partial(videoplots.attendance_counts, attendance)
+                )
+            predictions.append({**summary, "attendance": attendance.summary if attendance else None})
     return {
         "profile": profile or "default",
         "written": time.strftime("%Y-%m-%d %H:%M"),
@@ -303,6 +313,8 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             f"- overall: mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
             f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}",
         ]
+        if video_line(record):
+            out.append(f"- on the classroom video: {video_line(record)}")
         if entry["classes"]:
             out += ["", "| " + " | ".join(CLASS_HEADER) + " |", "|" + "---|" * len(CLASS_HEADER)]
             out += ["| " + " | ".join(row) + " |" for row in entry["classes"]]
@@ -313,7 +325,15 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             out += _gallery_markdown(entry["gallery"], figure_dir)
     if journal["predictions"]:
         out += ["", "## Predictions", ""]
-        out += [f"- **{summary['round_id']}**: {_prediction_text(summary)}" for summary in journal["predictions"]]
+        for summary in journal["predictions"]:
+            out.append(f"- **{summary['round_id']}**: {_prediction_text(summary)}")
+            out += (
+                [f"  - {line}" for line in attendance_lines(summary["attendance"] or {})]
+                if summary["attendance"]
+                else []
+            )
+            if f"{summary['round_id']}_counts.png" in journal["figures"]:
+                out += ["", f"  ![counts over time]({figure_dir}/{summary['round_id']}_counts.png)"]
     return "\n".join(out) + "\n"
 
 
@@ -370,7 +390,9 @@ def to_html(journal: dict[str, Any]) -> str:
             f"<dt>expect</dt><dd>{esc(record.get('expect') or '–')}</dd>",
             f"<dt>changed against {esc(record.get('base') or 'nothing')}</dt><dd>{esc(changes)}</dd>",
             f"<dt>overall</dt><dd>mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
-            f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}</dd></dl>",
+            f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}</dd>",
+            *([f"<dt>classroom video</dt><dd>{esc(video_line(record))}</dd>"] if video_line(record) else []),
+            "</dl>",
         ]
         if entry["classes"]:
             body.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in CLASS_HEADER) + "</tr>")
@@ -386,7 +408,16 @@ def to_html(journal: dict[str, Any]) -> str:
     if journal["predictions"]:
         body.append("<h2>Predictions</h2><ul>")
         for summary in journal["predictions"]:
-            body.append(f"<li><b>{esc(summary['round_id'])}</b>: {esc(_prediction_text(summary))}</li>")
+            body.append(f"<li><b>{esc(summary['round_id'])}</b>: {esc(_prediction_text(summary))}")
+            if summary["attendance"]:
+                body.append(
+                    "<ul>"
+                    + "".join(f"<li>{esc(line)}</li>" for line in attendance_lines(summary["attendance"]))
+                    + "</ul>"
+                )
+            if f"{summary['round_id']}_counts.png" in journal["figures"]:
+                body.append(img(f"{summary['round_id']}_counts.png", "counts over time"))
+            body.append("</li>")
         body.append("</ul>")
     text = "\n".join(body)
     # The whole page is set in the embedded font, so the subset holds every character of the page

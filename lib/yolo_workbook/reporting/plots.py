@@ -117,24 +117,6 @@ def round_vs_base(record: dict[str, Any], base: dict[str, Any] | None) -> Any:
     return fig
 
 
-def counts_over_time(frames: list[dict[str, Any]]) -> Any:
-    """Detections per class over the frames of a prediction run."""
-    plt = _pyplot()
-
-    names = sorted({d["class"] for f in frames for d in f["detections"]})
-    fig, ax = plt.subplots(figsize=(8, 3))
-    xs = [f["time_s"] if f.get("time_s") is not None else f["frame_id"] for f in frames]
-    for name in names:
-        ax.plot(xs, [sum(d["class"] == name for d in f["detections"]) for f in frames], label=name)
-    ax.set_xlabel("time (s)" if frames and frames[0].get("time_s") is not None else "frame")
-    ax.set_ylabel("detections")
-    ax.set_title("detections per class over time")
-    if names:
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 4) -> Any:
     """A few frames of a video (or images) with their detections drawn, from the JSON records."""
     from pathlib import Path
@@ -154,7 +136,7 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
             capture.set(cv2.CAP_PROP_POS_FRAMES, frame["frame_id"])
             ok, image = capture.read()
         else:
-            folder = Path(source) if Path(source).is_dir() else Path(source).base
+            folder = Path(source) if Path(source).is_dir() else Path(source).parent
             image = cv2.imread(str(folder / frame.get("source", "")))
             ok = image is not None
         if not ok:
@@ -166,7 +148,8 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
             ax.text(
                 x1,
                 y1,
-                f"{det['class']} {det['confidence']:.2f}",
+                ("" if det.get("track_id") is None else f"#{det['track_id']} ")
+                + f"{det['class']} {det['confidence']:.2f}",
                 color="black",
                 fontsize=7,
                 bbox={"facecolor": "yellow", "pad": 1, "linewidth": 0},

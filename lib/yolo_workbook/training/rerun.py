@@ -38,8 +38,9 @@ from yolo_workbook.core.errors import RoundChangedError
 from yolo_workbook.core.files import read_json
 from yolo_workbook.training import checkpoints, metrics
 
-# Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in).
-_NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers")
+# Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in), and the
+# settings of the round's video score (predict, attendance): the score is redone on its own when they change.
+_NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers", "predict", "attendance")
 # ultralytics rewrites last.pt in place; last.resume.pt is the workbook's whole copy of it.
 LAST_CHECKPOINTS = ("last.pt", "last.resume.pt")
 # Bytes of a handoff at most: it travels in an environment variable (Linux takes 128 KiB a variable).
@@ -133,7 +134,10 @@ def _flat(prefix: str, value: Any) -> dict[str, Any]:
 def input_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Readable differences between two input sets (empty when the same)."""
     changes = []
-    before, after = _flat("", old.get("params") or {}), _flat("", new.get("params") or {})
+    before, after = (
+        _flat("", {k: v for k, v in (inputs.get("params") or {}).items() if k not in _NOT_INPUTS})
+        for inputs in (old, new)
+    )  # records written before a key joined _NOT_INPUTS hold it: it is not compared
     for key in [*before, *(k for k in after if k not in before)]:
         if before.get(key) != after.get(key):
             changes.append(f"{key}: {before.get(key, '(unset)')} -> {after.get(key, '(unset)')}")

@@ -24,6 +24,7 @@ from yolo_workbook.training.loggers import active_loggers, check_loggers
 # What a round folder holds after training; moved to history/ before the round runs again.
 ROUND_OUTPUTS = [
     "train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt", valstats.FILE_NAME,
+    "video",  # the round's video score (attendance.videoscore)
 ]  # fmt: skip
 
 

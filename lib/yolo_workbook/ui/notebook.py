@@ -51,7 +51,8 @@ PARAMETER_HELP: dict[str, tuple[Any, str]] = {
     "data": ({}, '{"use": [dataset names]}'),
     "model": ({}, '{"from": round id or weights path}'),
     "train": ({}, "ultralytics train arguments, verbatim"),
-    "predict": ({}, "ultralytics predict arguments, verbatim"),
+    "predict": ({}, "ultralytics predict arguments, verbatim, and tracker"),
+    "attendance": ({}, 'counting and scoring: {"window_s": 2, "truth": "path/to/video.truth"}'),
     "runtime": ({}, 'process switches: {"allow_duplicate_openmp": false}'),
     "loggers": ({}, 'ultralytics loggers, off by default: {"mlflow": false, "tensorboard": false}'),
 }

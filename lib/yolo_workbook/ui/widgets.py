@@ -158,7 +158,8 @@ def draw_detections(image: Any, detections: list[dict[str, Any]], names: list[st
         colour = palette[names.index(det["class"]) % len(palette)] if det["class"] in names else palette[0]
         x1, y1, x2, y2 = det["bbox"]
         canvas.rectangle((x1, y1, x2, y2), outline=colour, width=2)
-        label = f"{det['class']} {det['confidence']:.2f}"
+        track = f"#{det['track_id']} " if det.get("track_id") is not None else ""
+        label = f"{track}{det['class']} {det['confidence']:.2f}"
         left, top, right, bottom = canvas.textbbox((x1, y1), label, font=font)
         canvas.rectangle((left, top - (bottom - top), right + 2, top), fill=colour)
         canvas.text((x1 + 1, y1 - (bottom - top)), label, fill="white", font=font)

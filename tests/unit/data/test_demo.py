@@ -47,6 +47,12 @@ def test_demo_size_is_fast_small_and_has_a_rare_class(tmp_path):
     assert time.time() - started < 30
     size = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert size < 20 * 2**20, f"{size / 2**20:.1f} MB"
+    capture = cv2.VideoCapture(str(written["video"]))
+    geometry = [
+        int(capture.get(p)) for p in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT)
+    ]
+    capture.release()
+    assert geometry == [240, 320, 192]  # the demo video: 24 s at 10 fps, the demo detectors' object sizes
     for key in ("first", "second"):
         counts = count_dataset(written[key])
         boxes = {n: sum(counts["splits"][s]["per_class"][n]["boxes"] for s in counts["splits"]) for n in CLASS_NAMES}
@@ -64,10 +70,18 @@ def test_second_dataset_looks_different(tmp_path):
     assert means[0] - means[1] > 40  # the new data is clearly darker
 
 
-def test_demo_video_has_a_frame_per_test_image_step(tmp_path):
+def test_demo_video_is_the_classroom_scene_with_its_truth(tmp_path):
     written = write_demo_data(tmp_path, size="ci")
+    assert sorted(written) == ["first", "second", "truth", "video"]
     capture = cv2.VideoCapture(str(written["video"]))
     frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
-    assert frames == 4 * (4 + 2) and round(fps) == 10
+    assert frames == 40 and round(fps) == 10
+    assert written["truth"] == tmp_path / "classroom_video.truth"
+    assert {p.relative_to(written["truth"]).as_posix() for p in written["truth"].rglob("*.*")} == {
+        "classes.txt",
+        "counts.csv",
+        "gt/gt.txt",
+        "seqinfo.ini",
+    }

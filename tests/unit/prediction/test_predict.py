@@ -71,9 +71,9 @@ def test_frame_ids_are_the_source_frames_ultralytics_decodes(stride, outputs, mo
     decoded = {}  # frame_id -> the source frame index read from the pixels of the frame it was given
     record = predict.frame_record
 
-    def spy(result, frame_id, time_s):
+    def spy(result, frame_id, time_s, **options):
         decoded[frame_id] = round(float(result.orig_img.mean()) / 10)
-        return record(result, frame_id, time_s)
+        return record(result, frame_id, time_s, **options)
 
     monkeypatch.setattr(predict, "frame_record", spy)
     result = predict.predict_to_json(_predict_round(source=str(video), vid_stride=stride, conf=0.0001))
