@@ -177,7 +177,8 @@ def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | 
         rnd (Round): A resolved predict round (``model.from`` names the round whose weights to use).
         weights (Path | None): Other weights than ``model.from``'s: a training round's own best weights,
             scored on the video (see :mod:`yolo_workbook.attendance.videoscore`).
-        out_dir (Path | None): Where to write instead of the round's folder.
+        out_dir (Path | None): Where to write instead of the round's folder; the caller holds the lock of the
+            folder it lies in.
 
     Returns:
         (PredictResult): Paths of what was written, and the summary.
@@ -188,8 +189,11 @@ def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | 
     """
     openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     args = check_predict_args(rnd)
+    # One job writes a folder at a time. A caller that names out_dir (a round's video/ folder) works under the
+    # lock of the round that holds it: the runner's (see attendance.videoscore).
+    guard = locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) if out_dir is None else contextlib.nullcontext()
     out_dir = out_dir or rnd.output_dir
-    with locks.hold_round(out_dir, rnd.round_id, rnd.profile):  # one job writes a folder at a time
+    with guard:
         if weights is None:
             handed = rerun.handed_checks(rnd, training=False)  # the runner's check of the weights, still unchanged
             weights_path = handed.start_weights if handed else resolve_start_weights(rnd)

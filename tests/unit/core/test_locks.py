@@ -96,6 +96,7 @@ def test_a_second_run_of_a_round_stops_at_once_naming_the_first(ci_data, outputs
         "params.resolved.yaml",
         "train",
         "val_stats.npz",
+        "video",  # the first run's video score (the ci profile names its video's ground truth)
     ]  # no train-2, no history/: the second run touched nothing
 
 

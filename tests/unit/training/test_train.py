@@ -199,17 +199,18 @@ def _iou(a: list[float], b: list[float]) -> float:
     return inter / union if union else 0.0
 
 
-def _known_boxes(image: Path, names: list[str], shift: int, side: int = 160) -> list[tuple[str, list[float]]]:
-    """The objects of a demo test image, from its label file, in pixels, moved ``shift`` px right (the video's pan)."""
-    boxes = []
-    for line in image.parent.parent.joinpath("labels", image.stem + ".txt").read_text().splitlines():
-        cls, cx, cy, w, h = (float(v) for v in line.split())
-        x1, y1 = (cx - w / 2) * side + shift, (cy - h / 2) * side
-        boxes.append((names[int(cls)], [x1, y1, min(x1 + w * side, side), y1 + h * side]))
-    return boxes
-
-
 @pytest.mark.slow
+def _truth_rows(gt_txt: Path, names: list[str]) -> dict[int, list[tuple[str, list[float]]]]:
+    """Frame (1-based) -> the visible objects of a MOTChallenge gt.txt: (class name, [x1, y1, x2, y2])."""
+    rows: dict[int, list[tuple[str, list[float]]]] = {}
+    for line in gt_txt.read_text().splitlines():
+        frame, _, left, top, width, height, conf, cls, _ = line.split(",")
+        if float(conf) > 0:
+            box = [float(left), float(top), float(left) + float(width), float(top) + float(height)]
+            rows.setdefault(int(frame), []).append((names[int(cls) - 1], box))
+    return rows
+
+
 def test_demo_base_round_learns_the_rare_class_trails_and_predict_finds_the_objects(outputs, params_copy, tmp_path):
     """The demo data's promise: YOLOv8n from scratch on this CPU reaches mAP50 >= 0.5, sitae trails; and the
     detections written for the attendance system name the right class, in the right place, with its confidence."""
@@ -225,24 +226,25 @@ def test_demo_base_round_learns_the_rare_class_trails_and_predict_finds_the_obje
     ap50 = {name: c["AP50"] for name, c in record["per_class"].items()}
     assert ap50["sitae"] < min(ap50["student"], ap50["desk"]), ap50
 
-    # The demo video holds each test image (the first export's, then the second's) for 4 frames, panning 0..3 px;
-    # with vid_stride 4 ultralytics decodes the last of each four: one frame per image, panned 3 px.
+    # The demo video is a classroom of the same objects, with its ground truth (gt.txt, MOTChallenge rows). With
+    # vid_stride 4 ultralytics decodes the last of each four frames: 3, 7, 11, ...
     injected = {"model": {"from": "r01_base"}, "predict": {"vid_stride": 4, "conf": 0.25}}
     rnd = params.load_round("p01_video", profile="demo", use_local=False, injected=injected)
+    assert rnd.predict["tracker"] == ["bytetrack", "botsort"]  # p01_video's, so detections carry track ids
     frames = json.loads(predict.predict_to_json(rnd).json_path.read_text())
-    images = sorted((data["first"].parent / "test" / "images").glob("*.jpg"))
-    assert [f["frame_id"] for f in frames[: len(images)]] == [4 * i + 3 for i in range(len(images))]
+    assert [f["frame_id"] for f in frames] == [4 * i + 3 for i in range(60)]  # 240 frames
+    truth = _truth_rows(data["truth"] / "gt" / "gt.txt", ["student", "desk", "sitae"])
     found = missed = wrong = 0
-    for frame, image in zip(frames, images, strict=False):  # the first export: the data r01 learned
-        known = _known_boxes(image, ["student", "desk", "sitae"], shift=3)
+    for frame in frames:
+        known = truth.get(frame["frame_id"] + 1, [])  # visible objects (conf 1); MOT frames count from 1
         for det in frame["detections"]:
-            assert set(det) == {"class", "confidence", "bbox", "class_id"}
-            assert 0.25 <= det["confidence"] <= 1 and ["student", "desk", "sitae"][det["class_id"]] == det["class"]
-            assert 0 <= det["bbox"][0] < det["bbox"][2] <= 160 and 0 <= det["bbox"][1] < det["bbox"][3] <= 160
+            assert set(det) == {"class", "confidence", "bbox", "class_id", "track_id"}
+            assert 0.25 < det["confidence"] <= 1 and ["student", "desk", "sitae"][det["class_id"]] == det["class"]
+            assert 0 <= det["bbox"][0] < det["bbox"][2] <= 320 and 0 <= det["bbox"][1] < det["bbox"][3] <= 192
             wrong += not any(n == det["class"] and _iou(b, det["bbox"]) >= 0.5 for n, b in known)
         for name, box in known:
             if name != "sitae":  # the weak class: trailing is the demo's point
                 hit = any(d["class"] == name and _iou(box, d["bbox"]) >= 0.5 for d in frame["detections"])
                 found, missed = found + hit, missed + (not hit)
-    assert found >= 0.8 * (found + missed), (found, missed)  # students and desks found where they are
+    assert found >= 0.75 * (found + missed), (found, missed)  # students and desks found where they are
     assert wrong <= 0.2 * (found + wrong), (wrong, found)  # and few detections where there is nothing of that class
