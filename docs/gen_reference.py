@@ -50,6 +50,7 @@ class Row:
     required: bool = False
     description: str = ""
     own: bool = False  # a round key that belongs to its file alone (not inherited through ``extends``)
+    inherited: str = ""  # what the ``inherited`` column says when neither ``yes`` nor ``this file only``
 
 
 def load_schema(path: Path) -> dict[str, Any]:
@@ -187,7 +188,7 @@ def rows_table(rows: list[Row], *, columns: tuple[str, ...] = ("key", "type", "r
             "type": _cell(row.kind),
             "required": "yes" if row.required else "",
             "description": _cell(row.description),
-            "inherited": "no: this file only" if row.own else "yes",
+            "inherited": row.inherited or ("no: this file only" if row.own else "yes"),
         }
         lines.append("| " + " | ".join(cells[c] if c == "key" else cells[c] or " " for c in columns) + " |")
     return "\n".join(lines) + "\n"
@@ -199,9 +200,10 @@ def rows_table(rows: list[Row], *, columns: tuple[str, ...] = ("key", "type", "r
 def round_key_rows(schema: dict[str, Any]) -> list[Row]:
     """Every round key: the schema's rows, in the code's order, plus the keys the code knows and the schema lacks.
 
-    ``own`` marks the keys that are not inherited through ``extends`` (``OWN_KEYS``).
+    ``own`` marks the keys that are not inherited through ``extends`` (``OWN_KEYS``); ``SETTINGS`` (``repeat``) are
+    not inherited either, but local.yaml and a profile may set them.
     """
-    from yolo_workbook.config.params import OWN_KEYS, ROUND_KEYS, SECTION_KEYS
+    from yolo_workbook.config.params import OWN_KEYS, ROUND_KEYS, SECTION_KEYS, SETTINGS
 
     described = {row.key: row for row in schema_rows(schema, schema)}
     known = [*ROUND_KEYS, *(f"{section}.{key}" for section, keys in SECTION_KEYS.items() for key in keys)]
@@ -211,7 +213,11 @@ def round_key_rows(schema: dict[str, Any]) -> list[Row]:
         below = [k for k in dict.fromkeys([*described, *known]) if k == top or k.startswith((f"{top}.", f"{top}["))]
         for key in below:
             row = described.get(key) or Row(key, description="")
-            rows.append(Row(row.key, row.kind, row.required, row.description, own=key.split(".")[0] in OWN_KEYS))
+            top_key = key.split(".")[0]
+            setting = "no: this file, params/local.yaml or a profile" if top_key in SETTINGS else ""
+            rows.append(
+                Row(row.key, row.kind, row.required, row.description, own=top_key in OWN_KEYS, inherited=setting)
+            )
     return rows
 
 

@@ -35,6 +35,9 @@ def describe(rnd: Round) -> str:
         lines.append("train     " + " ".join(f"{k}={fmt(v)}" for k, v in rnd.train.items()))
     if rnd.notebook == "05_predict_json":
         lines.append("predict   " + " ".join(f"{k}={fmt(v)}" for k, v in rnd.predict.items()))
+    if rnd.repeat > 1 and rnd.notebook in TRAINING_NOTEBOOKS:  # only when set: checked outputs stay the same
+        first = int(rnd.train.get("seed", 0))
+        lines.append(f"repeat    {rnd.repeat} runs, seeds {first}..{first + rnd.repeat - 1} (training noise)")
     switches = [f"{k}" for section in (rnd.runtime, rnd.loggers) for k, on in section.items() if on]
     if switches:  # only when on: the notebooks' checked outputs stay the same for everyone else
         lines.append(f"switches  {' '.join(switches)}")

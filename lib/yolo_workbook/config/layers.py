@@ -10,6 +10,9 @@ round it ``extends``; dicts deep-merge, scalars and lists replace. Layers, later
 3. ``params/profiles/<profile>.yaml``: its top-level sections, then its ``rounds.<round_id>`` part;
 4. values injected by papermill that differ from the round file (``-p train "{...}"``).
 
+``repeat`` (:data:`SETTINGS`) is the exception: a single value that layer 1 takes from the round's own
+file only, never from the rounds it extends; layers 2 to 4 may set it.
+
 The key lists below come from the round file's JSON Schema (``schemas/round.schema.json``), where
 the format is written once.
 """
@@ -37,7 +40,11 @@ ROUND_KEYS = tuple(_PROPERTIES)
 NOTEBOOK_PARAMETERS = ("profile", "force")
 # Keys that belong to one file and are never inherited through ``extends`` (nor set by a profile).
 OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
-SECTIONS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS)
+# Keys of one value, not a section (``repeat``): taken from the round's own file, never from a round it extends
+# (repeating multiplies the cost: a round that extends a repeated one should not repeat unasked); params/local.yaml,
+# a profile and papermill may set them.
+SETTINGS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS and _PROPERTIES[key].get("type") != "object")
+SECTIONS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS and key not in SETTINGS)
 # The sections whose keys the workbook owns (train and predict hold ultralytics' arguments).
 SECTION_KEYS = {
     key: tuple(_PROPERTIES[key]["properties"])
@@ -71,6 +78,7 @@ class Round:
         attendance (dict[str, Any]): Counting and scoring settings (``window_s``, ``truth``, ...), as written.
         runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
         loggers (dict[str, bool]): ultralytics loggers to turn on: ``mlflow``, ``tensorboard``.
+        repeat (int): How many times the round trains, with seeds ``train.seed`` + 0, 1, ...: 1 (once) unless set.
         files (list[str]): Every params file that took part, in overlay order.
         origin (dict[str, str]): ``section.key`` -> the file that set its final value.
     """
@@ -90,6 +98,7 @@ class Round:
     attendance: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, bool] = field(default_factory=dict)
     loggers: dict[str, bool] = field(default_factory=dict)
+    repeat: int = 1
     files: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
 
@@ -134,6 +143,7 @@ class Round:
             **({"attendance": self.attendance} if self.attendance else {}),
             **({"runtime": self.runtime} if self.runtime else {}),
             **({"loggers": self.loggers} if self.loggers else {}),
+            **({"repeat": self.repeat} if self.repeat != 1 else {}),
             "files": self.files,
         }
 
@@ -288,7 +298,8 @@ def read_sources(
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == {} or value == []
+    # 0 is the notebooks' "as in the round file" for an integer key (repeat, whose schema allows no 0).
+    return value is None or value == "" or value == {} or value == [] or (type(value) is int and value == 0)
 
 
 def effective_overrides(sources: Sources, injected: dict[str, Any] | None) -> dict[str, Any]:
@@ -325,6 +336,9 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_origin(origin: dict[str, str], layer: dict[str, Any], file: str) -> None:
+    for key in SETTINGS:
+        if key in layer:
+            origin[key] = file
     for section in SECTIONS:
         for key in layer.get(section, {}) or {}:
             origin[f"{section}.{key}"] = file
@@ -340,11 +354,14 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
     origin: dict[str, str] = {}
     names: list[str] = []
     for doc in sources.chain:
-        inherited = {k: v for k, v in _mapping(doc).items() if k not in OWN_KEYS}
+        inherited = {k: v for k, v in _mapping(doc).items() if k not in OWN_KEYS and k not in SETTINGS}
         merged = deep_merge(merged, inherited)
         _record_origin(origin, inherited, relative(doc.path))
         names.append(relative(doc.path))
     own = dict(_mapping(sources.chain[-1]))
+    settings = {k: v for k, v in own.items() if k in SETTINGS}  # the round's own file only: not inherited
+    merged.update(settings)
+    _record_origin(origin, settings, names[-1])
     leaf_file = names[-1]
     if sources.local is not None:
         local, file = _mapping(sources.local), relative(sources.local.path)
@@ -392,6 +409,7 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
         attendance=dict(merged.get("attendance") or {}),
         runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
         loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
+        repeat=int(merged.get("repeat") or 1),
         files=names,
         origin=origin,
     )

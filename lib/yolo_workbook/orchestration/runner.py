@@ -23,7 +23,7 @@ from yolo_workbook.core import locks, paths, schemas
 from yolo_workbook.core.errors import BusyError, ParamsError, RoundChangedError, RoundFailedError, WorkbookError
 from yolo_workbook.core.files import archive_previous
 from yolo_workbook.core.text import column_widths, format_duration, format_row
-from yolo_workbook.training import rerun
+from yolo_workbook.training import repeats, rerun
 from yolo_workbook.training.train import check_round
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
@@ -101,7 +101,8 @@ def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, 
         # round that has not run, a .pt cut short) and the re-run state: checked here, before anything moves.
         checks = check_round(rnd, training=training)
     if training and checks and checks.state:
-        if rerun.check_rerun(rnd, checks.state, force=force).state == "up-to-date":
+        state = rerun.check_rerun(rnd, checks.state, force=force)
+        if state.state == "up-to-date" and not repeats.missing_seeds(rnd, state.record or {}):
             if not videoscore.is_current(rnd):  # a round trained before the video had ground truth, or changed since
                 print(f"== {round_id}: up to date; scoring it on the video", flush=True)
                 print(videoscore.format_video_score(videoscore.score_round_on_video(rnd), rnd), flush=True)

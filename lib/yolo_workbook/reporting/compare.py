@@ -1,7 +1,9 @@
 """Comparing rounds: deltas against the base round, the weakest class, a verdict (the widget: widgets.py).
 
 Where both rounds kept their validation's per-image detail (``val_stats.npz``), every delta of the verdict
-carries its 95% bootstrap interval and a word (:mod:`yolo_workbook.reporting.intervals`).
+carries its 95% bootstrap interval and a word (:mod:`yolo_workbook.reporting.intervals`). Where the round or its
+base was trained with several seeds (``repeat: N``), every delta also says whether it is within the training
+noise they measured (:mod:`yolo_workbook.reporting.noise`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from yolo_workbook.core import paths
 from yolo_workbook.core.text import table
 from yolo_workbook.reporting import intervals
+from yolo_workbook.reporting.noise import Noise, noise_of
 from yolo_workbook.training.valstats import FILE_NAME, ValStats, load_val_stats
 
 
@@ -89,17 +92,18 @@ def comparison(record: dict[str, Any], base: dict[str, Any] | None) -> intervals
         return f"no interval: {exc}"
 
 
-def _delta_text(delta: float, found: intervals.Comparison | str, metric: str) -> str:
+def _delta_text(delta: float, found: intervals.Comparison | str, metric: str, noise: Noise | None = None) -> str:
     interval = found.intervals.get(metric) if isinstance(found, intervals.Comparison) else None
-    if interval is None or interval.low is None:
-        return f"{delta:+.3f}"
-    return interval.text()
+    text = f"{delta:+.3f}" if interval is None or interval.low is None else interval.text()
+    return text + (noise.text(metric, delta) if noise else "")
 
 
 def verdict(record: dict[str, Any], base: dict[str, Any] | None) -> str:
     """One line computed from the numbers, each delta with its 95% interval and word when both rounds kept
     their val_stats, e.g. ``mAP50-95 +0.041 [+0.01, +0.07] better vs r03_merge; sitae AP50 -0.006 [-0.05, +0.04]
-    within noise``; otherwise the deltas alone and why there is no interval."""
+    within noise``; otherwise the deltas alone and why there is no interval. When the round or its base has
+    repeats, each delta then says how it compares with their training noise, e.g. ``, within training noise ±0.085
+    (3 seeds of r03_merge)``."""
     if record.get("status") != "ok" or not record.get("overall"):
         return f"{record.get('status', '?')}: {record.get('error') or 'no metrics'}"
     overall = record["overall"]
@@ -107,22 +111,22 @@ def verdict(record: dict[str, Any], base: dict[str, Any] | None) -> str:
     if not base or not base.get("overall"):
         line = f"mAP50-95 {overall['mAP50-95']:.3f}, mAP50 {overall['mAP50']:.3f} (no base to compare with)"
     else:
-        found = comparison(record, base)
+        found, noise = comparison(record, base), noise_of(record, base)
         change = overall["mAP50-95"] - base["overall"]["mAP50-95"]
         unpaired = isinstance(found, intervals.Comparison) and not found.paired
-        line = f"mAP50-95 {_delta_text(change, found, 'mAP50-95')} vs {base['round_id']}"
+        line = f"mAP50-95 {_delta_text(change, found, 'mAP50-95', noise)} vs {base['round_id']}"
         line += " (unpaired: validated on different images)" if unpaired else ""
         deltas = class_deltas(record, base)
         if weakest and deltas.get(weakest["name"]) is not None:
             name = weakest["name"]
-            line += f"; {name} AP50 {_delta_text(deltas[name], found, f'{name} AP50')}"
+            line += f"; {name} AP50 {_delta_text(deltas[name], found, f'{name} AP50', noise)}"
         known = {n: d for n, d in deltas.items() if d is not None}
         if known:
             best, worst = max(known, key=known.get), min(known, key=known.get)
             if known[worst] < -0.02 and worst != (weakest or {}).get("name"):
-                line += f"; {worst} AP50 {_delta_text(known[worst], found, f'{worst} AP50')}"
+                line += f"; {worst} AP50 {_delta_text(known[worst], found, f'{worst} AP50', noise)}"
             if known[best] > 0.02 and best != (weakest or {}).get("name"):
-                line += f"; {best} AP50 {_delta_text(known[best], found, f'{best} AP50')}"
+                line += f"; {best} AP50 {_delta_text(known[best], found, f'{best} AP50', noise)}"
         if isinstance(found, str):
             line += f" ({found})"
     line += video_text(record, base)
@@ -151,9 +155,16 @@ def video_text(record: dict[str, Any], base: dict[str, Any] | None) -> str:
 
 
 def comparison_record(record: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The ``comparison`` field of ``metrics.json`` (None when the round or its base has no val_stats)."""
+    """The ``comparison`` field of ``metrics.json`` (None when the round or its base has no val_stats), with the
+    ``training_noise`` of the round and its base when either has repeats."""
     found = comparison(record, base) if record.get("status") == "ok" else "not finished"
-    return found.as_record() if isinstance(found, intervals.Comparison) else None
+    if not isinstance(found, intervals.Comparison):
+        return None
+    field = found.as_record()
+    noise = noise_of(record, base)
+    if noise:
+        field["training_noise"] = noise.as_record({name: i.delta for name, i in found.intervals.items()})
+    return field
 
 
 def record_comparison(record: dict[str, Any], *, profile: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from yolo_workbook.attendance.job import read_attendance
 from yolo_workbook.core import locks, paths
 from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
-from yolo_workbook.reporting import compare, gallery, plots, videoplots
+from yolo_workbook.reporting import compare, gallery, noise, plots, videoplots
 from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
 from yolo_workbook.training.valstats import load_val_stats
@@ -247,6 +247,7 @@ def build(profile: str) -> dict[str, Any]:
                 "verdict": compare.verdict(record, base),
                 "changes": _diff_lines(record),
                 "classes": _class_rows(record, base),
+                "repeats": noise.runs_table(record),
                 "gallery": _gallery(record, base, profile, figures) if record.get("per_class") else None,
             }
         )
@@ -318,6 +319,12 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
         if entry["classes"]:
             out += ["", "| " + " | ".join(CLASS_HEADER) + " |", "|" + "---|" * len(CLASS_HEADER)]
             out += ["| " + " | ".join(row) + " |" for row in entry["classes"]]
+        if entry.get("repeats"):
+            header, rows = entry["repeats"]
+            out += ["", f"Training noise: the same round with {len(record['repeats']['runs'])} seeds", ""]
+            cells = [[text.replace("|", "\\|") for text in row] for row in (header, *rows)]  # a class name may hold a |
+            out += ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(header)]
+            out += ["| " + " | ".join(row) + " |" for row in cells[1:]]
         for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
             if name in journal["figures"]:
                 out += ["", f"![{name}]({figure_dir}/{name})"]
@@ -398,6 +405,12 @@ def to_html(journal: dict[str, Any]) -> str:
             body.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in CLASS_HEADER) + "</tr>")
             for row in entry["classes"]:
                 body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+            body.append("</table>")
+        if entry.get("repeats"):
+            header, rows = entry["repeats"]
+            body.append(f"<table><caption>Training noise: the same round with {len(record['repeats']['runs'])} seeds")
+            body.append("</caption><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
+            body += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
             body.append("</table>")
         for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
             if name in journal["figures"]:

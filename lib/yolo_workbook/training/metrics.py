@@ -102,7 +102,9 @@ def read_results_csv(path: Path) -> list[dict[str, float]]:
     return [{k.strip(): float(v) for k, v in row.items() if k and v not in (None, "")} for row in rows]
 
 
-def _per_class(det: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+def per_class_numbers(det: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Class name -> id, in_val, instances, images, precision, recall, AP50, AP50-95 of a validation (``DetMetrics``);
+    the numbers are None for a class absent from val."""
     present = [int(i) for i in det.ap_class_index]
     per_class: dict[str, dict[str, Any]] = {}
     for cid, name in enumerate(names):
@@ -176,7 +178,7 @@ def build_record(
             "mAP50": float(det.box.map50),
             "mAP50-95": float(det.box.map),
         }
-        record["per_class"] = _per_class(det, names)
+        record["per_class"] = per_class_numbers(det, names)
         train_boxes = _train_boxes(data_yaml, names)
         total = sum(train_boxes.values()) or 1
         for name, entry in record["per_class"].items():

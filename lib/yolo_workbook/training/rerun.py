@@ -38,9 +38,10 @@ from yolo_workbook.core.errors import RoundChangedError
 from yolo_workbook.core.files import read_json
 from yolo_workbook.training import checkpoints, metrics
 
-# Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in), and the
-# settings of the round's video score (predict, attendance): the score is redone on its own when they change.
-_NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers", "predict", "attendance")
+# Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in); the
+# settings of the round's video score (predict, attendance): the score is redone on its own when they change;
+# and repeat: the round's own run is the same whatever it says (a finished round trains only its missing repeats).
+_NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers", "predict", "attendance", "repeat")
 # ultralytics rewrites last.pt in place; last.resume.pt is the workbook's whole copy of it.
 LAST_CHECKPOINTS = ("last.pt", "last.resume.pt")
 # Bytes of a handoff at most: it travels in an environment variable (Linux takes 128 KiB a variable).

@@ -18,13 +18,14 @@ from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotR
 from yolo_workbook.core.files import archive_previous, atomic_output
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
-from yolo_workbook.training import checkpoints, metrics, rerun, valstats
+from yolo_workbook.training import checkpoints, metrics, repeats, rerun, valstats
 from yolo_workbook.training.loggers import active_loggers, check_loggers
 
 # What a round folder holds after training; moved to history/ before the round runs again.
 ROUND_OUTPUTS = [
     "train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt", valstats.FILE_NAME,
     "video",  # the round's video score (attendance.videoscore)
+    repeats.FOLDER,
 ]  # fmt: skip
 
 
@@ -176,7 +177,9 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
     Running a round again is safe: a finished round with the same params, starting weights and
     data is up to date (nothing runs); one whose inputs changed is refused unless ``force``; an
     interrupted one resumes from its own ``last.pt``. Earlier results move to
-    ``history/<timestamp>/``, never deleted. Until training ends, the record says ``interrupted``.
+    ``history/<timestamp>/``, never deleted. Until training ends, the record says ``interrupted``. With
+    ``repeat: N``, N - 1 more runs with other seeds follow and are added to the record
+    (:mod:`yolo_workbook.training.repeats`).
 
     Args:
         rnd (Round): The resolved round (see :func:`yolo_workbook.config.params.load_round`).
@@ -234,8 +237,14 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
     if inputs is None or state is None:
         raise ValueError(f"the checks of round '{rnd.round_id}' are a prediction's, not a training round's")
     state = rerun.check_rerun(rnd, state, force=force)
-    if state.state == "up-to-date":
-        return TrainResult(round_dir, best, metrics_path, state.record or {})
+    if state.state == "up-to-date":  # its own run is done; the repeats it lacks (repeat: N) are trained
+        found = state.record or {}
+        if repeats.missing_seeds(rnd, found):  # on the data its own run trained on (the same fingerprint)
+            data_yaml = prepare_data(rnd, round_dir)
+            found = repeats.train_missing(
+                rnd, found, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path
+            )
+        return TrainResult(round_dir, best, metrics_path, found)
     resume_from = state.last_weights if state.state in ("resume", "finish") and not force else None
     round_dir.mkdir(parents=True, exist_ok=True)
     earlier_seconds = 0.0
@@ -313,7 +322,8 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
         raise
     wait_for_background_plots()
     recorder.save(round_dir)
-    final = record("ok", "", trainer)
+    final = record("ok", "", trainer)  # written before any repeat: a stopped repeat leaves it whole
+    final = repeats.train_missing(rnd, final, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path)
     return TrainResult(round_dir, best, metrics_path, final)
 
 

@@ -47,6 +47,7 @@ PARAMETER_HELP: dict[str, tuple[Any, str]] = {
     "notebook": ("", "the notebook that runs the round"),
     "why": ("", "the intent of the round, in the user's words"),
     "expect": ("", "the expected effect"),
+    "repeat": (0, "train it N times with seeds seed, seed+1, ... (training noise); 0: as in the round file"),
     "datasets": ({}, "dataset name -> data.yaml path"),
     "data": ({}, '{"use": [dataset names]}'),
     "model": ({}, '{"from": round id or weights path}'),
