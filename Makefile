@@ -49,6 +49,7 @@ demo-data: $(INSTALLED) ## write the synthetic demo datasets and video
 
 demo: demo-data ## run the whole workbook on the demo data (outputs/demo/)
 	$(BIN)/yolo-workbook pipeline --profile demo
+	$(BIN)/yolo-workbook export r08_rare_class --profile demo --format onnx openvino
 	$(BIN)/yolo-workbook compare --profile demo
 
 pipeline: $(INSTALLED) ## run every round on PROFILE (default demo)

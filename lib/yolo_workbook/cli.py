@@ -6,6 +6,8 @@ Examples:
     yolo-workbook run params/r01_base.yaml --profile demo
     yolo-workbook pipeline --profile demo
     yolo-workbook predict --profile demo --source video.mp4 --vid-stride 3
+    yolo-workbook export r08_rare_class --profile demo --format onnx openvino
+    yolo-workbook predict --profile demo --weights r08_rare_class:openvino
     yolo-workbook predict --profile demo --tracker bytetrack --truth outputs/datasets/demo/classroom_video.truth
     yolo-workbook score-video --profile demo --window 1 2 4
     yolo-workbook compare --profile demo
@@ -143,6 +145,23 @@ def _score_video(args: argparse.Namespace) -> int:
     print(attendance.json_path)
     print(format_attendance(attendance))
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from yolo_workbook.config.params import load_round
+    from yolo_workbook.deployment.export import export_round, format_gate
+    from yolo_workbook.deployment.latency import format_latency
+    from yolo_workbook.orchestration.runner import refresh_journal, round_id_of
+
+    round_id = round_id_of(args.round) if args.round.endswith((".yaml", ".yml")) else args.round
+    rnd = load_round(round_id, profile=args.profile)
+    result = export_round(rnd, args.format, imgsz=args.imgsz, latency_frames=args.frames)
+    refresh_journal(args.profile)  # the journal shows the gate and the latency
+    print(format_gate(result.report))
+    latency = result.report["latency"]
+    print(format_latency(latency) if latency else "latency: not measured (--frames 0)")
+    print(result.json_path)
+    return 0 if result.ok else 1
 
 
 def _data_check(args: argparse.Namespace) -> int:
@@ -290,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_profile(predict)
     predict.add_argument("--source", help="video, image, folder, glob, camera index or stream URL")
     predict.add_argument(
-        "--weights", help="a round id (its best weights) or a .pt file; default: the file's model.from"
+        "--weights",
+        help="a round id (its best weights), ROUND:onnx / ROUND:openvino (its export) or a .pt file;"
+        " default: the file's model.from",
     )
     predict.add_argument("--conf", type=float, help="confidence threshold in [0, 1]")
     predict.add_argument("--iou", type=float, help="NMS IoU threshold in [0, 1]")
@@ -315,6 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--folder", help="another prediction's folder, e.g. outputs/demo/r03_merge/video")
     add_attendance(score)
     score.set_defaults(func=_score_video)
+
+    export = verbs.add_parser(
+        "export", help="export a round's best weights (ONNX, OpenVINO) with a parity gate and latency (exit 1: failed)"
+    )
+    export.add_argument("round", help="a round id (or its file), e.g. r08_rare_class")
+    add_profile(export)
+    export.add_argument("--format", nargs="+", metavar="FORMAT", help="onnx, openvino (default: both)")
+    export.add_argument("--imgsz", type=int, help="the export's fixed size, to predict at (default: train imgsz)")
+    export.add_argument("--frames", type=int, default=200, help="timed frames per backend for the latency (0: none)")
+    export.set_defaults(func=_export)
 
     data = verbs.add_parser("data", help="dataset doctor: check, stats, merge")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")

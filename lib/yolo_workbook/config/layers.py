@@ -425,6 +425,31 @@ def best_weights_of(round_id: str, profile: str) -> Path:
     return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
 
 
+# What a round can be exported to (yolo-workbook export), and each export's name in ``<round>/export/``.
+EXPORT_FILES = {"onnx": "best.onnx", "openvino": "best_openvino_model"}
+EXPORT_FORMATS = tuple(EXPORT_FILES)
+
+
+def export_reference(value: str) -> tuple[str, str] | None:
+    """``(round_id, format)`` when ``model.from`` names a round's export (``r08_rare_class:openvino``), else None.
+
+    The format is returned as written (it may be unknown: :func:`yolo_workbook.config.schema.weights_from_problem`
+    says so).
+    """
+    round_id, colon, fmt = value.rpartition(":")
+    return (round_id, fmt) if colon and is_round_reference(round_id) else None
+
+
+def export_dir_of(round_id: str, profile: str) -> Path:
+    """A round's export folder, ``outputs/<profile>/<round_id>/export/`` (whether or not it was exported)."""
+    return paths.round_dir(round_id, profile) / "export"
+
+
+def exported_weights_of(round_id: str, profile: str, fmt: str) -> Path:
+    """Where a round's export in ``fmt`` (one of :data:`EXPORT_FORMATS`) is once it was exported."""
+    return export_dir_of(round_id, profile) / EXPORT_FILES[fmt]
+
+
 def list_rounds(params_dir: Path | None = None) -> list[str]:
     """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
     base = params_dir or paths.params_dir()

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.layers import (
+    EXPORT_FORMATS,
     OVERLAY_SCHEMA,
     ROUND_KEYS,
     ROUND_SCHEMA,
+    export_reference,
     is_round_reference,
     suggest,
 )
@@ -161,12 +163,24 @@ def weights_from_problem(source: str, params_dir: Path | None = None) -> tuple[s
 
     Empty, a round id with no round file, a weights path that does not exist, or neither a round id nor
     a ``.pt`` / ``.yaml`` file. A weights name without a folder (``yolov8n.pt``) may still be downloaded.
+    ``ROUND:onnx`` / ``ROUND:openvino`` name a round's export (``yolo-workbook export``; predict rounds only).
     """
     if not source:
         return (
             "is not set: no starting weights",
             "add 'model: {from: yolov8n.pt}' or a round id to start from its weights",
         )
+    exported = export_reference(source)
+    if exported:  # a round's export (predict rounds only: config.validate says so for a training round)
+        round_id, fmt = exported
+        if fmt not in EXPORT_FORMATS:
+            close = difflib.get_close_matches(fmt, EXPORT_FORMATS, n=1, cutoff=0.5)
+            return (
+                f"names format '{fmt}' of round '{round_id}', which is not an export format"
+                f" (known: {', '.join(EXPORT_FORMATS)})",
+                f"write {round_id}:{close[0] if close else EXPORT_FORMATS[0]} (or {round_id} for its best.pt)",
+            )
+        source = round_id
     if is_round_reference(source):
         if not ((params_dir or paths.params_dir()) / f"{source}.yaml").is_file():
             return f"names round '{source}', but params/{source}.yaml does not exist", "name an existing round"

@@ -40,6 +40,7 @@ from yolo_workbook.config.layers import (
     Round,
     Sources,
     effective_overrides,
+    export_reference,
     is_round_reference,
     read_sources,
     refuse_unknown_papermill_parameters,
@@ -257,6 +258,13 @@ class Validator:
             message, fix = weights_from_problem("") or ("", "")
             where = self._line_of(rnd, sources, "model", "from")
             found.append(Problem("error", *where, "model.from", f"{rnd.round_id}: {message}", fix))
+        exported = export_reference(rnd.weights_from) if rnd.notebook in TRAINING_NOTEBOOKS else None
+        if exported:
+            where = self._line_of(rnd, sources, "model", "from")
+            message = (
+                f"{rnd.round_id}: model.from names an export ({rnd.weights_from}); training starts from .pt weights"
+            )
+            found.append(Problem("error", *where, "model.from", message, f"write 'from: {exported[0]}' (its best.pt)"))
         freeze = train.get("freeze")
         if type(freeze) is int and freeze > 0 and rnd.notebook in TRAINING_NOTEBOOKS:
             weights = self._first_weights(rnd, sources)

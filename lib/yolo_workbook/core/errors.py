@@ -51,3 +51,7 @@ class BusyError(WorkbookError):
 
 class TruthError(WorkbookError):
     """A video's ground truth (MOTChallenge ``gt.txt``, ``classes.txt``, ``counts.csv``) cannot be used."""
+
+
+class DeploymentError(WorkbookError):
+    """A round cannot be exported, or its export cannot be used (not exported, damaged, a package missing)."""

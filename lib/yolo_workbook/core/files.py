@@ -186,6 +186,25 @@ def atomic_output(path: Path, *, keep_suffix: bool = False, overwrite: bool = Tr
         raise
 
 
+def publish_folder(partial: Path, path: Path) -> Path:
+    """Move a complete folder, written beside ``path`` under another name, into place in one step.
+
+    A reader sees the whole folder or none: ``path`` must not exist (move an earlier one away first with
+    :func:`archive_previous`). Both must be on one file system (write ``partial`` in ``path``'s parent).
+
+    Args:
+        partial (Path): The finished folder (e.g. ``round/.export.x1y2``).
+        path (Path): Its name once complete (e.g. ``round/export``).
+
+    Returns:
+        (Path): ``path``.
+    """
+    if path.exists():
+        raise FileExistsError(f"{path} exists: move it away first (archive_previous)")
+    os.replace(partial, path)
+    return path
+
+
 def write_atomic(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` through :func:`atomic_output`."""
     with atomic_output(path) as partial:

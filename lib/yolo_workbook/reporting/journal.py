@@ -21,6 +21,7 @@ from yolo_workbook.core import locks, paths
 from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
 from yolo_workbook.reporting import compare, gallery, noise, plots, videoplots
+from yolo_workbook.reporting.exporttext import export_html, export_markdown, read_export
 from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
 from yolo_workbook.training.valstats import load_val_stats
@@ -249,6 +250,7 @@ def build(profile: str) -> dict[str, Any]:
                 "classes": _class_rows(record, base),
                 "repeats": noise.runs_table(record),
                 "gallery": _gallery(record, base, profile, figures) if record.get("per_class") else None,
+                "export": read_export(paths.round_dir(rid, profile)),
             }
         )
     usable = [r for r in records if r.get("per_class")]
@@ -330,6 +332,8 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
                 out += ["", f"![{name}]({figure_dir}/{name})"]
         if entry.get("gallery"):
             out += _gallery_markdown(entry["gallery"], figure_dir)
+        if entry.get("export"):
+            out += export_markdown(entry["export"])
     if journal["predictions"]:
         out += ["", "## Predictions", ""]
         for summary in journal["predictions"]:
@@ -417,6 +421,8 @@ def to_html(journal: dict[str, Any]) -> str:
                 body.append(img(name, name))
         if entry.get("gallery"):
             body += failures(entry["gallery"])
+        if entry.get("export"):
+            body += export_html(entry["export"])
         body.append("</section>")
     if journal["predictions"]:
         body.append("<h2>Predictions</h2><ul>")

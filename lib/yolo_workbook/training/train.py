@@ -11,6 +11,7 @@ from typing import Any
 from yolo_workbook.config import classmap
 from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem
 from yolo_workbook.config.explain import yolo_command
+from yolo_workbook.config.layers import export_reference, exported_weights_of
 from yolo_workbook.config.params import Round, best_weights_of, is_round_reference, save_resolved
 from yolo_workbook.config.schema import weights_from_problem
 from yolo_workbook.core import locks, openmp, paths
@@ -26,6 +27,7 @@ ROUND_OUTPUTS = [
     "train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt", valstats.FILE_NAME,
     "video",  # the round's video score (attendance.videoscore)
     repeats.FOLDER,
+    "export",  # yolo-workbook export: an export of earlier weights
 ]  # fmt: skip
 
 
@@ -51,13 +53,26 @@ def resolve_start_weights(rnd: Round) -> str:
 
     ``model.from`` is a round id (that round's best weights under the same profile), a model
     yaml (``yolov8n.yaml``: a fresh model), or a weights file (a path, or an ultralytics name such
-    as ``yolov8n.pt`` that is downloaded when missing).
+    as ``yolov8n.pt`` that is downloaded when missing). ``ROUND:onnx`` / ``ROUND:openvino`` (predict rounds)
+    is that round's export (``yolo-workbook export``), checked to load.
     """
     source = rnd.weights_from
     where = rnd.where("model", "from")
     problem = weights_from_problem(source)
     if problem:
         raise ParamsError(f"{where}: model.from {problem[0]}", fix=problem[1])
+    exported = export_reference(source)
+    if exported:  # a round's export (ROUND:onnx, ROUND:openvino): predict rounds only (config.validate)
+        round_id, fmt = exported
+        profile = f" --profile {rnd.profile}" if rnd.profile else ""
+        command = f"yolo-workbook export {round_id}{profile} --format {fmt}"
+        exported_path = exported_weights_of(round_id, rnd.profile, fmt)
+        imgsz = rnd.predict.get("imgsz")
+        return str(
+            checkpoints.check_export(
+                exported_path, fmt, where=where, export_command=command, imgsz=int(imgsz) if imgsz else None
+            )
+        )
     if is_round_reference(source):
         best = best_weights_of(source, rnd.profile)
         if not best.is_file():
