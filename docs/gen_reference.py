@@ -7,8 +7,8 @@ puts each page into the site as if it were a file in ``docs/``. The pages, and w
   and ``yolo_workbook.config.params`` (the keys the loader accepts, which ones are inherited); while the schema
   is missing or describes only some keys, the page still lists every key the code knows;
 - ``reference/cli.md``: every verb of ``yolo-workbook`` with its options, from ``yolo_workbook.cli.build_parser()``;
-- ``reference/metrics-json.md``, ``reference/detections-json.md`` and ``reference/attendance-json.md``: the
-  records, from their JSON Schemas;
+- ``reference/metrics-json.md``, ``reference/detections-json.md``, ``reference/attendance-json.md`` and
+  ``reference/trials-json.md``: the records, from their JSON Schemas;
 - ``reference/make-targets.md``: the Makefile's targets, from their ``## `` comments (what ``make help`` prints);
 - ``reference/package.md``: the layers, from pyproject.toml's import-linter contract, with every module's summary;
 - ``reference/api/<subpackage>.md``: the Python API, rendered by mkdocstrings from the docstrings.
@@ -200,10 +200,13 @@ def rows_table(rows: list[Row], *, columns: tuple[str, ...] = ("key", "type", "r
 def round_key_rows(schema: dict[str, Any]) -> list[Row]:
     """Every round key: the schema's rows, in the code's order, plus the keys the code knows and the schema lacks.
 
-    ``own`` marks the keys that are not inherited through ``extends`` (``OWN_KEYS``); ``SETTINGS`` (``repeat``) are
-    not inherited either, but local.yaml and a profile may set them.
+    ``own`` marks the keys that are not inherited through ``extends`` (``OWN_KEYS``); ``SETTINGS`` (``repeat``) and
+    ``sweep`` (``NOT_INHERITED``) are not inherited either, but local.yaml and a profile may set them.
     """
+    from yolo_workbook.config import layers
     from yolo_workbook.config.params import OWN_KEYS, ROUND_KEYS, SECTION_KEYS, SETTINGS
+
+    not_inherited = getattr(layers, "NOT_INHERITED", SETTINGS)
 
     described = {row.key: row for row in schema_rows(schema, schema)}
     known = [*ROUND_KEYS, *(f"{section}.{key}" for section, keys in SECTION_KEYS.items() for key in keys)]
@@ -214,7 +217,7 @@ def round_key_rows(schema: dict[str, Any]) -> list[Row]:
         for key in below:
             row = described.get(key) or Row(key, description="")
             top_key = key.split(".")[0]
-            setting = "no: this file, params/local.yaml or a profile" if top_key in SETTINGS else ""
+            setting = "no: this file, params/local.yaml or a profile" if top_key in not_inherited else ""
             rows.append(
                 Row(row.key, row.kind, row.required, row.description, own=top_key in OWN_KEYS, inherited=setting)
             )
@@ -461,6 +464,20 @@ def attendance_page() -> str:
     )
 
 
+def trials_page() -> str:
+    """``reference/trials-json.md``."""
+    return record_page(
+        "trials.schema.json",
+        "`trials.json`: a sweep's trials",
+        "A sweep round (a round with a `sweep:` section) writes `outputs/<profile>/<round_id>/trials.json` as each "
+        "trial starts and ends: a stopped sweep goes on from it, and the notebook, the journal and "
+        "`sweep.best.yaml` are made from it (see [Search a round's arguments](../how-to/sweep.md)). `trials[]` is "
+        "one trial; its run folder is `trials/t000/`, `trials/t001/`, ... beside the file. The best trial's "
+        "training becomes the round's own `train/` and [`metrics.json`](metrics-json.md), whose `sweep` field "
+        "sums the sweep up.",
+    )
+
+
 # --- make targets, package layers, API ---------------------------------------------------------------------
 
 
@@ -553,6 +570,7 @@ def pages() -> dict[str, str]:
             "reference/metrics-json.md": metrics_page(),
             "reference/detections-json.md": detections_page(),
             "reference/attendance-json.md": attendance_page(),
+            "reference/trials-json.md": trials_page(),
             "reference/make-targets.md": make_targets_page(),
             "reference/package.md": package_page(),
             **api_pages(),

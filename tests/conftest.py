@@ -33,6 +33,7 @@ ROUNDS = [
     "r06_cls_weight",
     "r07_lr_freeze6",
     "r08_rare_class",
+    "r09_sweep_sitae",
 ]
 BIN = Path(sys.executable).parent
 # What pytest puts into the environment. A child must not inherit it: ultralytics reads

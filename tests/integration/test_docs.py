@@ -128,7 +128,12 @@ def test_the_round_file_reference_lists_every_key(site: Path):
 
 
 @pytest.mark.parametrize(
-    ("page", "schema"), [("metrics-json", "metrics.schema.json"), ("detections-json", "detections.schema.json")]
+    ("page", "schema"),
+    [
+        ("metrics-json", "metrics.schema.json"),
+        ("detections-json", "detections.schema.json"),
+        ("trials-json", "trials.schema.json"),
+    ],
 )
 def test_the_record_references_list_every_field(site: Path, page: str, schema: str):
     text = _text(site / "reference" / page / "index.html")

@@ -45,7 +45,9 @@ def why_not_scored(rnd: Round) -> str:
     return ""
 
 
-def _settings(rnd: Round) -> dict[str, Any]:
+def video_settings(rnd: Round) -> dict[str, Any]:
+    """What a video score is taken with: the video, its truth, the tracker (the round's first; bytetrack when it names
+    none: IDF1 needs tracks) and the counting window."""
     trackers = tracker_names(rnd.predict.get("tracker"))
     return {
         "source": str(paths.project_path(str(rnd.predict["source"]))),
@@ -66,7 +68,7 @@ def is_current(rnd: Round, record: dict[str, Any] | None = None) -> bool:
     weights = best_weights_of(rnd.round_id, rnd.profile)
     if not isinstance(record, dict) or record.get("status") != "ok" or not weights.is_file():
         return True  # nothing to score
-    stored, settings = record.get("video") or {}, _settings(rnd)
+    stored, settings = record.get("video") or {}, video_settings(rnd)
     return {k: stored.get(k) for k in settings} == settings and _newer(
         rnd.output_dir / VIDEO_DIR / "attendance.json", weights
     )
@@ -96,7 +98,7 @@ def score_round_on_video(rnd: Round, result: TrainResult | None = None) -> dict[
         return None
     if is_current(rnd, record):
         return record["video"]
-    settings = _settings(rnd)
+    settings = video_settings(rnd)
     folder = rnd.output_dir / VIDEO_DIR
     truth = check_truth(rnd)  # a bad ground truth stops here, before the video is read
     started = time.time()

@@ -143,24 +143,65 @@ def _suggest(value: str, known: tuple[str, ...]) -> str:
     return f"did you mean '{lowered[close[0]]}'?" if close else f"use one of: {', '.join(known)}"
 
 
+_NOT_CUDA = ("", "cpu", "mps", "mps:0")  # '' (unset): the current GPU, or the CPU where there is none
+
+
+def device_text(value: Any) -> str:
+    """``device`` spelled as ultralytics' ``parse_device`` spells it, before it looks at this machine.
+
+    ``'cuda:0'`` -> ``'0'``, ``[0, 1]`` -> ``'0,1'``, ``'CUDA'`` -> ``'0'``, ``None`` -> ``''``, ``'npu:0,npu:1'`` ->
+    ``'npu:0,1'``; ``-1`` (an idle GPU) stays ``'-1'``, and GPU ids are not yet mapped through
+    ``CUDA_VISIBLE_DEVICES``. The text need not be a valid device: see :func:`device_format`.
+
+    Examples:
+        >>> device_text("cuda:0,1"), device_text([0, 1]), device_text("0,,01"), device_text(None)
+        ('0,1', '0,1', '0,1', '')
+    """
+    text = str(value).lower()
+    for remove in ("cuda:", "none", "(", ")", "[", "]", "'", " "):  # as parse_device does
+        text = text.replace(remove, "")
+    if text == "cuda":
+        return "0"
+    for backend in ("npu", "xpu"):
+        if text.startswith(backend):
+            parts = [x for x in text[len(backend) :].lstrip(":").replace(f"{backend}:", "").split(",") if x]
+            indices = ",".join(str(int(x)) if x.isdecimal() else x for x in parts)
+            return f"{backend}:{indices}" if indices else backend
+    return ",".join(str(int(x)) if x.isdecimal() else x for x in text.split(",") if x)
+
+
+def cuda_devices(value: Any) -> list[str]:
+    """The CUDA GPUs that ``device`` asks for, one entry each (``'0'``, ``'1'``; ``'-1'`` for an idle one).
+
+    ``[]`` when it asks for none: cpu, mps, npu/xpu, an export-only device, or unset (ultralytics then takes
+    the current GPU, or the CPU where there is none). For a valid ``device`` only (:func:`device_format`).
+
+    Examples:
+        >>> cuda_devices("0,1"), cuda_devices("cuda"), cuda_devices(-1), cuda_devices("cpu"), cuda_devices(None)
+        (['0', '1'], ['0'], ['-1'], [], [])
+    """
+    text = device_text(value)
+    if text in _NOT_CUDA or text.startswith(("npu", "xpu", "tpu", "intel", "vulkan")):
+        return []
+    return text.split(",")
+
+
 def device_format(value: Any, *, section: str = "train") -> str | None:
     """Why ``device`` has no form that ``select_device`` accepts, or None. Format only, not this machine's GPUs."""
     if isinstance(value, (bool, float)):
         return f"{value!r} is not a device"
-    text = str(value).lower()
-    for remove in ("cuda:", "none", "(", ")", "[", "]", "'", " "):  # as parse_device does
-        text = text.replace(remove, "")
-    if text == "cuda" or text in ("", "cpu", "mps", "mps:0"):
+    text = device_text(value)
+    if text in _NOT_CUDA:
         return None
     if text.startswith(("tpu", "intel", "vulkan")):
         return f"'{value}' is for exported models; {section} with a .pt model needs cpu, mps or a CUDA GPU"
     for backend in ("npu", "xpu"):
         if text.startswith(backend):
-            parts = [x for x in text[len(backend) :].lstrip(":").replace(f"{backend}:", "").split(",") if x]
-            if all(x.isdigit() for x in parts) and len({int(x) for x in parts}) == len(parts):
+            parts = [x for x in text[len(backend) :].lstrip(":").split(",") if x]
+            if all(x.isdecimal() for x in parts) and len(set(parts)) == len(parts):
                 return None
             return f"'{value}' is not a {backend.upper()} device: use '{backend}', '{backend}:0' or '{backend}:0,1'"
-    if all(x.isdigit() or x == "-1" for x in text.split(",") if x):
+    if all(x.isdecimal() or x == "-1" for x in text.split(",") if x):
         return None
     return f"'{value}' is not a device ultralytics knows"
 

@@ -10,8 +10,8 @@ round it ``extends``; dicts deep-merge, scalars and lists replace. Layers, later
 3. ``params/profiles/<profile>.yaml``: its top-level sections, then its ``rounds.<round_id>`` part;
 4. values injected by papermill that differ from the round file (``-p train "{...}"``).
 
-``repeat`` (:data:`SETTINGS`) is the exception: a single value that layer 1 takes from the round's own
-file only, never from the rounds it extends; layers 2 to 4 may set it.
+``repeat`` (:data:`SETTINGS`) and ``sweep`` are the exceptions (:data:`NOT_INHERITED`): layer 1 takes them
+from the round's own file only, never from the rounds it extends; layers 2 to 4 may set them.
 
 The key lists below come from the round file's JSON Schema (``schemas/round.schema.json``), where
 the format is written once.
@@ -45,6 +45,9 @@ OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
 # a profile and papermill may set them.
 SETTINGS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS and _PROPERTIES[key].get("type") != "object")
 SECTIONS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS and key not in SETTINGS)
+# What layer 1 takes from the round's own file only: the settings, and ``sweep`` (a round that extends a sweep
+# round trains once, with the arguments its file says; the sweep's choice is in the sweep round's sweep.best.yaml).
+NOT_INHERITED = (*SETTINGS, "sweep")
 # The sections whose keys the workbook owns (train and predict hold ultralytics' arguments).
 SECTION_KEYS = {
     key: tuple(_PROPERTIES[key]["properties"])
@@ -79,6 +82,8 @@ class Round:
         runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
         loggers (dict[str, bool]): ultralytics loggers to turn on: ``mlflow``, ``tensorboard``.
         repeat (int): How many times the round trains, with seeds ``train.seed`` + 0, 1, ...: 1 (once) unless set.
+        sweep (dict[str, Any]): The ``sweep`` section as resolved (``{}``: one training, not a sweep); see
+            :func:`yolo_workbook.config.sweeps.parse_sweep`.
         files (list[str]): Every params file that took part, in overlay order.
         origin (dict[str, str]): ``section.key`` -> the file that set its final value.
     """
@@ -99,6 +104,7 @@ class Round:
     runtime: dict[str, bool] = field(default_factory=dict)
     loggers: dict[str, bool] = field(default_factory=dict)
     repeat: int = 1
+    sweep: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
 
@@ -144,6 +150,7 @@ class Round:
             **({"runtime": self.runtime} if self.runtime else {}),
             **({"loggers": self.loggers} if self.loggers else {}),
             **({"repeat": self.repeat} if self.repeat != 1 else {}),
+            **({"sweep": self.sweep} if self.sweep else {}),
             "files": self.files,
         }
 
@@ -354,12 +361,12 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
     origin: dict[str, str] = {}
     names: list[str] = []
     for doc in sources.chain:
-        inherited = {k: v for k, v in _mapping(doc).items() if k not in OWN_KEYS and k not in SETTINGS}
+        inherited = {k: v for k, v in _mapping(doc).items() if k not in OWN_KEYS and k not in NOT_INHERITED}
         merged = deep_merge(merged, inherited)
         _record_origin(origin, inherited, relative(doc.path))
         names.append(relative(doc.path))
     own = dict(_mapping(sources.chain[-1]))
-    settings = {k: v for k, v in own.items() if k in SETTINGS}  # the round's own file only: not inherited
+    settings = {k: v for k, v in own.items() if k in NOT_INHERITED}  # the round's own file only: not inherited
     merged.update(settings)
     _record_origin(origin, settings, names[-1])
     leaf_file = names[-1]
@@ -410,6 +417,7 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
         runtime={k: bool(v) for k, v in (merged.get("runtime") or {}).items()},
         loggers={k: bool(v) for k, v in (merged.get("loggers") or {}).items()},
         repeat=int(merged.get("repeat") or 1),
+        sweep=dict(merged.get("sweep") or {}),
         files=names,
         origin=origin,
     )
@@ -454,6 +462,15 @@ def list_rounds(params_dir: Path | None = None) -> list[str]:
     """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
     base = params_dir or paths.params_dir()
     return sorted(p.stem for p in base.glob("*.yaml") if ROUND_ID.match(p.stem))
+
+
+def next_round_id(current: str, slug: str, params_dir: Path | None = None) -> str:
+    """``rNN+1_<slug>``: the first round number after the current one that no file uses yet."""
+    taken = {int(rid[1:3]) for rid in list_rounds(params_dir) if rid.startswith("r")}
+    number = int(current[1:3]) + 1 if ROUND_ID.match(current) else 1
+    while number in taken:
+        number += 1
+    return f"r{number:02d}_{slug}"
 
 
 def save_resolved(rnd: Round, path: Path, *, command: list[str] | None = None) -> Path:

@@ -48,6 +48,7 @@ from yolo_workbook.config.layers import (
     resolve,
 )
 from yolo_workbook.config.schema import as_error, translate_error, validator_for, weights_from_problem
+from yolo_workbook.config.sweeps import sweep_problems, where_set
 from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.core.files import YamlDocument, YamlReadError
 from yolo_workbook.core.problems import Problem
@@ -282,6 +283,11 @@ class Validator:
                 )
         if rnd.notebook in TRAINING_NOTEBOOKS:
             found += self._class_order(rnd, sources)
+        for dotted, message, fix in sweep_problems(rnd):
+            file = where_set(rnd, dotted).partition(" (rounds.")[0]
+            doc = sources.by_name().get(file)
+            line = doc.lines.get(dotted) if doc else None
+            found.append(Problem("error", file, line, dotted, f"{rnd.round_id}: {message}", fix))
         # Values that only go wrong after merging layers; the file that set each one is named.
         for section, values in (("train", rnd.train), ("predict", rnd.predict)):
             for key, value in values.items():

@@ -55,3 +55,7 @@ class TruthError(WorkbookError):
 
 class DeploymentError(WorkbookError):
     """A round cannot be exported, or its export cannot be used (not exported, damaged, a package missing)."""
+
+
+class SweepError(WorkbookError):
+    """A sweep round cannot run its trials (its backend is missing or unreachable, its objective unknown)."""

@@ -25,6 +25,7 @@ from yolo_workbook.core.files import archive_previous
 from yolo_workbook.core.text import column_widths, format_duration, format_row
 from yolo_workbook.training import repeats, rerun
 from yolo_workbook.training.train import check_round
+from yolo_workbook.tuning import sweep
 
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}
@@ -100,9 +101,11 @@ def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, 
         # The data of a training round, the starting weights of a training or prediction round (a weights_from
         # round that has not run, a .pt cut short) and the re-run state: checked here, before anything moves.
         checks = check_round(rnd, training=training)
+        sweep.check_sweep(rnd)  # a sweep's section and its Ray cluster, before a kernel starts
     if training and checks and checks.state:
         state = rerun.check_rerun(rnd, checks.state, force=force)
-        if state.state == "up-to-date" and not repeats.missing_seeds(rnd, state.record or {}):
+        lacking = repeats.missing_seeds(rnd, state.record or {}) or sweep.missing_trials(rnd)
+        if state.state == "up-to-date" and not lacking:
             if not videoscore.is_current(rnd):  # a round trained before the video had ground truth, or changed since
                 print(f"== {round_id}: up to date; scoring it on the video", flush=True)
                 print(videoscore.format_video_score(videoscore.score_round_on_video(rnd), rnd), flush=True)

@@ -22,6 +22,7 @@ from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
 from yolo_workbook.reporting import compare, gallery, noise, plots, videoplots
 from yolo_workbook.reporting.exporttext import export_html, export_markdown, read_export
+from yolo_workbook.reporting.sweeptext import journal_html, journal_markdown, journal_sweep
 from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
 from yolo_workbook.training.valstats import load_val_stats
@@ -251,6 +252,11 @@ def build(profile: str) -> dict[str, Any]:
                 "repeats": noise.runs_table(record),
                 "gallery": _gallery(record, base, profile, figures) if record.get("per_class") else None,
                 "export": read_export(paths.round_dir(rid, profile)),
+                "sweep": journal_sweep(
+                    paths.round_dir(rid, profile),
+                    lambda name, sources, draw: _figure(name, sources, profile, draw),
+                    figures,
+                ),
             }
         )
     usable = [r for r in records if r.get("per_class")]
@@ -330,6 +336,8 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
         for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
             if name in journal["figures"]:
                 out += ["", f"![{name}]({figure_dir}/{name})"]
+        if entry.get("sweep"):
+            out += journal_markdown(entry["sweep"], figure_dir)
         if entry.get("gallery"):
             out += _gallery_markdown(entry["gallery"], figure_dir)
         if entry.get("export"):
@@ -419,6 +427,8 @@ def to_html(journal: dict[str, Any]) -> str:
         for name in (f"{rid}_classes.png", f"{rid}_curves.png"):
             if name in journal["figures"]:
                 body.append(img(name, name))
+        if entry.get("sweep"):
+            body.append(journal_html(entry["sweep"], img))
         if entry.get("gallery"):
             body += failures(entry["gallery"])
         if entry.get("export"):

@@ -42,6 +42,9 @@ from yolo_workbook.training import checkpoints, metrics
 # settings of the round's video score (predict, attendance): the score is redone on its own when they change;
 # and repeat: the round's own run is the same whatever it says (a finished round trains only its missing repeats).
 _NOT_INPUTS = ("why", "expect", "files", "notebook", "chain", "runtime", "loggers", "predict", "attendance", "repeat")
+# A sweep's budget and where its trials run: raising sweep.trials trains only the trials it lacks, and a sweep
+# started on this machine may go on on a Ray cluster (tuning.sweep).
+_SWEEP_NOT_INPUTS = ("trials", "backend", "ray")
 # ultralytics rewrites last.pt in place; last.resume.pt is the workbook's whole copy of it.
 LAST_CHECKPOINTS = ("last.pt", "last.resume.pt")
 # Bytes of a handoff at most: it travels in an environment variable (Linux takes 128 KiB a variable).
@@ -116,11 +119,19 @@ def round_inputs(rnd: Round, start_weights: str) -> dict[str, Any]:
     """What decides a round's result: resolved params, starting weights' content, data fingerprint."""
     weights = Path(start_weights)
     return {
-        "params": {k: v for k, v in rnd.to_dict().items() if k not in _NOT_INPUTS},
+        "params": input_params(rnd.to_dict()),
         "start_weights": start_weights,
         "start_weights_sha256": file_sha256(weights) if weights.is_file() else "",
         "dataset_fingerprint": metrics.dataset_fingerprint(rnd.data_paths()),
     }
+
+
+def input_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The part of a round's resolved params (``Round.to_dict()``) that decides what it trains."""
+    found = {k: v for k, v in params.items() if k not in _NOT_INPUTS}
+    if isinstance(found.get("sweep"), dict):
+        found["sweep"] = {k: v for k, v in found["sweep"].items() if k not in _SWEEP_NOT_INPUTS}
+    return found
 
 
 def _flat(prefix: str, value: Any) -> dict[str, Any]:
@@ -136,8 +147,7 @@ def input_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Readable differences between two input sets (empty when the same)."""
     changes = []
     before, after = (
-        _flat("", {k: v for k, v in (inputs.get("params") or {}).items() if k not in _NOT_INPUTS})
-        for inputs in (old, new)
+        _flat("", input_params(inputs.get("params") or {})) for inputs in (old, new)
     )  # records written before a key joined _NOT_INPUTS hold it: it is not compared
     for key in [*before, *(k for k in after if k not in before)]:
         if before.get(key) != after.get(key):

@@ -20,6 +20,7 @@ from yolo_workbook.core.files import archive_previous, atomic_output
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
 from yolo_workbook.training import checkpoints, metrics, repeats, rerun, valstats
+from yolo_workbook.training.devices import check_devices
 from yolo_workbook.training.loggers import active_loggers, check_loggers
 
 # What a round folder holds after training; moved to history/ before the round runs again.
@@ -28,6 +29,7 @@ ROUND_OUTPUTS = [
     "video",  # the round's video score (attendance.videoscore)
     repeats.FOLDER,
     "export",  # yolo-workbook export: an export of earlier weights
+    "trials", "trials.json", "sweep.best.yaml", "ray",  # a sweep round's trials (yolo_workbook.tuning)
 ]  # fmt: skip
 
 
@@ -140,6 +142,8 @@ def check_train_args(rnd: Round) -> dict[str, Any]:
             f"{where}: train{'.' + key if key else ''} is not accepted by ultralytics: {reason.strip()}",
             fix="see https://docs.ultralytics.com/usage/cfg/#train-settings for names, types and ranges",
         ) from None
+    if (rnd.sweep or {}).get("backend") != "ray":  # a Ray trial runs on a cluster's node: its GPUs are not these
+        check_devices(rnd.train, where=rnd.where("train", "device"))
     return dict(rnd.train)
 
 
@@ -209,6 +213,11 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
         >>> result.record["overall"]["mAP50"]  # doctest: +SKIP
         0.62
     """
+    if rnd.sweep:
+        raise ParamsError(
+            f"{rnd.where('sweep', 'space')}: round '{rnd.round_id}' is a sweep (it has a 'sweep:' section)",
+            fix="run it with yolo_workbook.tuning.sweep.train_or_sweep (notebooks 03 and 04), or yolo-workbook run",
+        )
     openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     check_loggers(rnd)
     train_args = check_train_args(rnd)
@@ -327,7 +336,7 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
                     model.train(resume=str(resume_from), data=str(data_yaml))
                 else:
                     model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
-            trainer = model.trainer
+            trainer = trained_metrics(model.trainer, best, {**train_args, "data": str(data_yaml)}, recorder)
     except KeyboardInterrupt:
         record("interrupted", "KeyboardInterrupt: run the round again to resume it")
         raise
@@ -340,6 +349,19 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
     final = record("ok", "", trainer)  # written before any repeat: a stopped repeat leaves it whole
     final = repeats.train_missing(rnd, final, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path)
     return TrainResult(round_dir, best, metrics_path, final)
+
+
+def trained_metrics(
+    trainer: Any, best: Path, train_args: dict[str, Any], recorder: valstats.ValStatsRecorder | None
+) -> Any:
+    """The trainer, or, after a multi-GPU (DDP) training, whose validation ran in the GPU processes and left this
+    process's trainer without a validator: a validation of ``best`` (``<run>/weights/best.pt``) as ultralytics'
+    final evaluation does it, its figures into ``<run>/``."""
+    if getattr(trainer, "validator", None) is not None and getattr(trainer.validator, "metrics", None) is not None:
+        return trainer
+    print(f"validating {best} here: the training ran in other processes (several GPUs)")
+    run_dir = best.parent.parent
+    return validate_trained(best, train_args, run_dir.parent, recorder, name=run_dir.name)
 
 
 def load_model(weights: str, *, where: str) -> Any:
@@ -364,7 +386,12 @@ _VALIDATION_ARGS = (
 
 
 def validate_trained(
-    best: Path, train_args: dict[str, Any], round_dir: Path, recorder: valstats.ValStatsRecorder | None = None
+    best: Path,
+    train_args: dict[str, Any],
+    round_dir: Path,
+    recorder: valstats.ValStatsRecorder | None = None,
+    *,
+    name: str = "train",
 ) -> Any:
     """Validate ``best`` as ultralytics' final evaluation would (same data, size, val batch of twice the train
     batch, plots into ``train/``): for a round whose training ended before its run did. Returns a stand-in
@@ -385,7 +412,7 @@ def validate_trained(
     if recorder is not None:
         model.add_callback("on_val_start", recorder.on_val_start)
     det = model.val(
-        data=train_args["data"], batch=max(batch, 1) * 2, rect=True, project=str(round_dir), name="train",
+        data=train_args["data"], batch=max(batch, 1) * 2, rect=True, project=str(round_dir), name=name,
         exist_ok=True, verbose=False, **args,
     )  # fmt: skip
     return SimpleNamespace(validator=SimpleNamespace(metrics=det))

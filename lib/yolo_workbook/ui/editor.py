@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from yolo_workbook.config.lint import check_rounds
-from yolo_workbook.config.params import ROUND_ID, Round, list_rounds
+from yolo_workbook.config.params import ROUND_ID, Round
 from yolo_workbook.core import paths
 from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.core.files import YamlReadError, atomic_output, parse_yaml
@@ -48,15 +48,6 @@ def slug_for(why: str, changes: dict[str, Any]) -> str:
     words = re.findall(r"[a-z0-9]+", why.lower()) if why.isascii() else []
     slug = "_".join(words[:4]) or "_".join(re.sub(r"[^a-z0-9]+", "_", k.lower()) for k in changes)[:40]
     return slug.strip("_") or "next"
-
-
-def next_round_id(current: str, slug: str, params_dir: Path | None = None) -> str:
-    """``rNN+1_<slug>``: the first round number after the current one that no file uses yet."""
-    taken = {int(rid[1:3]) for rid in list_rounds(params_dir) if rid.startswith("r")}
-    number = int(current[1:3]) + 1 if ROUND_ID.match(current) else 1
-    while number in taken:
-        number += 1
-    return f"r{number:02d}_{slug}"
 
 
 def draft_text(current: Round, round_id: str, *, why: str, expect: str = "", changes: dict[str, Any]) -> str:

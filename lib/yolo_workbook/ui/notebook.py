@@ -56,6 +56,7 @@ PARAMETER_HELP: dict[str, tuple[Any, str]] = {
     "attendance": ({}, 'counting and scoring: {"window_s": 2, "truth": "path/to/video.truth"}'),
     "runtime": ({}, 'process switches: {"allow_duplicate_openmp": false}'),
     "loggers": ({}, 'ultralytics loggers, off by default: {"mlflow": false, "tensorboard": false}'),
+    "sweep": ({}, 'a sweep round: {"space": {...}, "trials": 8, "objective": "sitae AP50"}; {}: one training'),
 }
 _FROM_THE_ROUND_FILE = (
     '# The keys below are set by `papermill -f params/<round>.yaml`; empty means "as in the round file".'
@@ -172,6 +173,29 @@ def show_failures(result: TrainResult, *, profile: str, class_name: str = "", li
 
     plt.close(figure)  # displayed once, not again by the inline backend
     return found
+
+
+def show_sweep(result: TrainResult) -> dict[str, Any] | None:
+    """A sweep round's trials: the table, the objective by trial and against each searched argument, and the
+    chosen arguments as a round file to copy. One line for a round that is not a sweep. Returns its ``trials.json``."""
+    from yolo_workbook.reporting import sweepplots, sweeptext
+
+    ledger = sweeptext.read_sweep(result.round_dir)
+    print(sweeptext.show_sweep_text(result.round_dir))
+    if ledger is None:
+        return None
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    for draw in (sweepplots.objective_by_trial, sweepplots.objective_by_argument):
+        figure = draw(ledger)
+        display(figure)
+        plt.close(figure)  # displayed once, not again by the inline backend
+    best = result.round_dir / sweeptext.BEST_FILE
+    if best.is_file():
+        print(f"\n{sweeptext.best_sentence(best.read_text(encoding='utf-8'))}\n")
+        print(best.read_text(encoding="utf-8"))
+    return ledger
 
 
 def show_leaderboard(profile: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.params import Round, papermill_parameters_cell
+from yolo_workbook.config.params import Round, next_round_id, papermill_parameters_cell
 from yolo_workbook.reporting import plots
 
 
@@ -107,7 +107,7 @@ def round_editor(current: Round) -> Any:
     def refresh(change: Any = None) -> None:
         changed = changes()
         if not round_id.value or round_id.value == state["auto_id"]:
-            state["auto_id"] = editor.next_round_id(current.round_id, editor.slug_for(why.value, changed))
+            state["auto_id"] = next_round_id(current.round_id, editor.slug_for(why.value, changed))
             round_id.value = state["auto_id"]
         text = editor.draft_text(current, round_id.value, why=why.value, expect=expect.value, changes=changed)
         state["text"] = text

@@ -70,7 +70,9 @@ def test_the_key_lists_of_params_come_from_the_schema():
     properties = params.ROUND_SCHEMA["properties"]
     assert tuple(properties) == params.ROUND_KEYS
     assert tuple(properties["notebook"]["enum"]) == params.NOTEBOOKS
-    assert params.SECTIONS == ("datasets", "data", "model", "train", "predict", "attendance", "runtime", "loggers")
+    assert params.SECTIONS == (
+        "datasets", "data", "model", "train", "predict", "attendance", "runtime", "loggers", "sweep",
+    )  # fmt: skip
     assert params.SECTION_KEYS["data"] == ("use", "oversample") and params.SECTION_KEYS["loggers"] == (
         "mlflow",
         "tensorboard",

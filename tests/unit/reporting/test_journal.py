@@ -155,3 +155,54 @@ def test_journal_font_subset_covers_every_character_on_the_page(hangul_journal):
     shown = {ch for ch in _visible_text(page) if not ch.isspace() or ch == " "}
     assert {"학", "생", "책", "상", "시", "태", "증", "강", "교", "실"} <= shown  # class names, why, data names
     assert not [ch for ch in shown if ord(ch) in full and ord(ch) not in subset]
+
+
+# --- a sweep round in the journal: its trials table, figures and ready round file ---------------------
+
+
+def test_journal_shows_a_sweep_round_after_its_results(hangul_journal):
+    from journal_samples import HANGUL_PROFILE
+    from sweep_samples import BEST_YAML, MAXIMIZE, ledger, write_sweep
+
+    from yolo_workbook.reporting import journal
+
+    folder = hangul_journal[0].parent
+    doc = ledger(MAXIMIZE)
+    doc["round_id"] = "r02_lr_low"
+    write_sweep(folder / "r02_lr_low", doc, BEST_YAML)
+    md_path, html_path = journal.write_journal(HANGUL_PROFILE)
+    markdown = md_path.read_text(encoding="utf-8")
+    assert markdown.count("### Sweep") == 1
+    section = markdown[markdown.index("## r02_lr_low") : markdown.index("## r03_no_sitae_in_val")]
+    assert section.index("r02_lr_low_curves.png") < section.index("### Sweep")  # after the round's results
+    assert "| **2** | **ok** | **3/3** | **0.612** |" in section
+    for name in ("r02_lr_low_sweep_trials.png", "r02_lr_low_sweep_arguments.png"):
+        assert f"![{name}](journal_files/{name})" in section
+        assert (folder / "journal_files" / name).read_bytes().startswith(b"\x89PNG")
+    assert (
+        "copy to params/r09_sweep_sitae_best.yaml" in section and "```yaml\nround_id: r09_sweep_sitae_best" in section
+    )
+    page = html_path.read_text(encoding="utf-8")
+    assert "<pre" not in page and page.count("<h3>Sweep</h3>") == 1
+    assert (
+        page.index('<section id="r02_lr_low">') < page.index("<h3>Sweep</h3>") < page.index('id="r03_no_sitae_in_val"')
+    )
+    assert "<th>시태 AP50</th>" in page and "<code class=yaml" in page
+    assert 'alt="r02_lr_low_sweep_trials.png" src="data:image/png;base64,' in page
+
+
+def test_journal_names_the_key_of_an_invalid_trials_json_and_goes_on(hangul_journal):
+    from journal_samples import HANGUL_PROFILE
+    from sweep_samples import MAXIMIZE, ledger, write_sweep
+
+    from yolo_workbook.reporting import journal
+
+    folder = hangul_journal[0].parent
+    doc = ledger(MAXIMIZE)
+    del doc["trials"][0]["status"]
+    write_sweep(folder / "r01_base", doc)
+    md_path, html_path = journal.write_journal(HANGUL_PROFILE)
+    markdown = md_path.read_text(encoding="utf-8")
+    assert "trials.json cannot be shown:" in markdown and "key trials/0 is not valid ('status'" in markdown
+    assert "## r03_no_sitae_in_val" in markdown
+    assert "trials.json cannot be shown:" in html_path.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from yolo_workbook.config import params
 from yolo_workbook.config.params import load_round
 from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.ui import editor, widgets
@@ -16,8 +17,8 @@ def test_parse_value_reads_fields_as_yaml():
 
 
 def test_next_round_id_takes_the_first_free_number_after_the_current_round(params_copy):
-    assert editor.next_round_id("r08_rare_class", "lower_lr") == "r09_lower_lr"
-    assert editor.next_round_id("r04_lr_cos", "x") == "r09_x"  # r05..r08 are taken
+    assert params.next_round_id("r08_rare_class", "lower_lr") == "r10_lower_lr"  # r09 is taken
+    assert params.next_round_id("r04_lr_cos", "x") == "r10_x"  # r05..r09 are taken
     assert editor.slug_for("Lower the LR for sitae!", {}) == "lower_the_lr_for"
     assert editor.slug_for("시태 AP를 올린다", {"lr0": 0.005, "cls_pw": 0.5}) == "lr0_cls_pw"
 
