@@ -236,6 +236,14 @@ def _resolve(args: argparse.Namespace) -> int:
 
     rnd = load_round(round_id_of(args.round_file), profile=args.profile)
     if args.as_cli:
+        if rnd.sweep:  # not one training: say what each trial changes in the command below
+            from yolo_workbook.config.sweeps import parse_sweep
+
+            spec = parse_sweep(rnd)
+            print(
+                f"# {rnd.round_id} is a sweep: {spec.trials} trials, each this command with epochs={spec.epochs} and"
+                f" its own {', '.join(spec.space)} (sweep.space), into trials/tNNN/ of the round folder"
+            )
         command = yolo_command(rnd)
         print(" ".join(command) if all(" " not in c for c in command) else shlex.join(command))
     else:

@@ -25,7 +25,8 @@ from typing import Any
 
 import yaml
 
-from yolo_workbook.config.params import Round, next_round_id, relative
+from yolo_workbook.config.explain import yolo_command
+from yolo_workbook.config.params import Round, next_round_id, relative, save_resolved
 from yolo_workbook.config.sweeps import SweepSpec, parse_sweep
 from yolo_workbook.core import locks, openmp, paths
 from yolo_workbook.core.errors import SweepError
@@ -139,6 +140,8 @@ def _sweep_locked(rnd: Round, spec: SweepSpec, checks: rerun.RoundChecks, *, for
             f" which {relative(data_yaml)} does not have (classes: {', '.join(names)})",
             fix="name one of those classes, e.g. objective: " + (f"'{names[-1]} AP50'" if names else "mAP50-95"),
         )
+    command = yolo_command(rnd, start_weights=checks.start_weights)  # the shared part; trials.json has the rest
+    save_resolved(rnd, round_dir / "params.resolved.yaml", command=command)
     from yolo_workbook.core.fonts import setup_ultralytics
 
     setup_ultralytics(names)

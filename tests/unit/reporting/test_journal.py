@@ -29,7 +29,7 @@ def test_pipeline_writes_a_self_contained_journal(ci_pipeline):
     page = (folder / "journal.html").read_text(encoding="utf-8")
     markdown = (folder / "journal.md").read_text(encoding="utf-8")
     records = [json.loads(p.read_text()) for p in sorted(folder.glob("r0*/metrics.json"))]
-    assert len(records) == 8
+    assert len(records) == 9
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from the network
     assert page.count("data:image/png;base64,") >= 1 + 2 * len(records)
     for record in records:

@@ -249,15 +249,13 @@ def test_pipeline_failure_skips_only_dependents_and_keeps_everything(ci_data, ou
     assert "pipeline: r01_base -> r02_freeze_new_data -> r03_merge -> r09_scratch" in done.stdout
     summary = done.stdout[done.stdout.index("round ") :]
     assert "r01_base              ok" in summary
-    assert "r02_freeze_new_data   failed" in summary and "Invalid CUDA" in summary
+    # A GPU this machine lacks is refused before r02's kernel starts (training.devices), naming file and key.
+    assert "r02_freeze_new_data   failed" in summary and "r02_freeze_new_data.yaml: train.device 'cuda:7'" in summary
     assert "r03_merge             skipped" in summary and "needs r02_freeze_new_data" in summary
     assert "r09_scratch           ok" in summary
     assert json.loads((outputs / "ci" / "r09_scratch" / "metrics.json").read_text())["status"] == "ok"
     assert (outputs / "ci" / "r01_base" / "train" / "weights" / "best.pt").is_file()
-    failed = outputs / "ci" / "r02_freeze_new_data"
-    assert json.loads((failed / "metrics.json").read_text())["status"] == "failed"
-    notebook = json.loads((failed / "03_finetune.ipynb").read_text())
-    assert any("papermill-error-cell" in json.dumps(cell) for cell in notebook["cells"])  # papermill's banner
+    assert not (outputs / "ci" / "r02_freeze_new_data").exists()  # nothing ran, nothing was written
 
 
 def test_truncated_record_is_reported_and_skipped(outputs, capsys):

@@ -26,14 +26,16 @@ from yolo_workbook.tuning.sweep import train_or_sweep
 pytestmark = pytest.mark.slow
 
 
-def sweep_file(params_copy: Path, *, trials: int = 2, epochs: int = 1, extra: str = "") -> str:
+def sweep_file(
+    params_copy: Path, *, trials: int = 2, epochs: int = 1, objective: str = "mAP50", extra: str = ""
+) -> str:
     """A sweep round on the ci data that starts from a fresh YOLOv8n (it needs no earlier round)."""
     write(
         params_copy,
         "r20_sweep.yaml",
         "round_id: r20_sweep\nextends: r01_base\nnotebook: 04_tune_round\nmodel: {from: yolov8n.yaml}\n"
         "train: {optimizer: SGD}\nsweep:\n  space:\n    lr0: {low: 0.001, high: 0.02, log: true}\n"
-        f"    freeze: [0, 2]\n  trials: {trials}\n  epochs: {epochs}\n  objective: mAP50\n{extra}",
+        f"    freeze: [0, 2]\n  trials: {trials}\n  epochs: {epochs}\n  objective: {objective}\n{extra}",
     )
     return "r20_sweep"
 
@@ -191,3 +193,26 @@ def test_a_ray_sweep_runs_its_trials_on_a_local_ray_and_stops_it(ci_data, output
     assert not ray.is_initialized()  # the local Ray it started is stopped
     print(f"ray sweep of 2 one-epoch trials: {seconds:.1f} s, {json.dumps(ledger['seconds'])}")
     assert os.environ.get("RAY_ADDRESS") is None
+
+
+def test_a_sweep_aimed_at_the_videos_count_error_keeps_the_trial_that_counts_best(ci_data, outputs, params_copy):
+    result = train_or_sweep(load(sweep_file(params_copy, objective="count err")))  # the ci profile names the truth
+    ledger = read_json(result.round_dir / "trials.json")
+    assert ledger["objective"] == {"text": "count err", "metric": "count err", "class": None, "direction": "minimize"}
+    rows = ledger["trials"]
+    for row in rows:
+        assert row["status"] == "ok" and row["intermediate"] == [None]  # not measured per epoch
+        assert isinstance(row["count_err"], float) and row["objective"] == row["count_err"]
+        attendance = read_json(result.round_dir / row["folder"] / "video" / "attendance.json")
+        assert attendance["score"]["overall"]["count_mae_stable"] == pytest.approx(row["count_err"], abs=1e-6)
+    best = min(rows, key=lambda r: (r["objective"], r["number"]))  # lower is better; the first of equals
+    assert result.record["sweep"]["best"] == best["number"] and result.record["sweep"]["value"] == best["objective"]
+
+
+def test_resolve_as_cli_says_a_sweep_is_not_one_training(params_copy):
+    sweep_file(params_copy, trials=5)
+    done = cli("resolve", "params/r20_sweep.yaml", "--profile", "ci", "--as-cli")
+    first, command = done.stdout.splitlines()[:2]
+    assert done.returncode == 0
+    assert first.startswith("# r20_sweep is a sweep: 5 trials, each this command with epochs=1")
+    assert "its own lr0, freeze (sweep.space)" in first and command.startswith("yolo train ")
