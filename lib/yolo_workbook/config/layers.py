@@ -392,6 +392,9 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
             _record_origin(origin, {key: value}, OVERRIDES)
         if OVERRIDES not in names:
             names.append(OVERRIDES)
+    if "sweep" not in own and "sweep" not in (overrides or {}):  # local.yaml and profiles tune sweeps, never make one
+        merged.pop("sweep", None)
+        origin = {key: value for key, value in origin.items() if not key.startswith("sweep.")}
     notebook = str(own.get("notebook") or "")
     if for_notebook and notebook != for_notebook:
         raise ParamsError(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem, ultralytics_rules
+from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem, cuda_devices, ultralytics_rules
 from yolo_workbook.config.layers import ROUND_SCHEMA, TRAINING_NOTEBOOKS, Round
 from yolo_workbook.core.errors import ParamsError
 
@@ -130,8 +130,11 @@ def _dimension(key: str, value: Any) -> dict[str, Any]:
     if isinstance(value, list):
         return {"choices": list(value)}
     low, high = value["low"], value["high"]
-    integral = key in ultralytics_rules()["int"] or (type(low) is int and type(high) is int and key != "scale")
-    integral = integral and key not in ultralytics_rules()["float"] | ultralytics_rules()["fraction"]
+    rules = ultralytics_rules()
+    # Integers for an integer argument, and for any range written with integer ends (batch: {low: 8, high: 32});
+    # a fraction (0 to 1) never: write {low: 0.0, high: 1.0} to draw floats elsewhere.
+    both_int = type(low) is int and type(high) is int
+    integral = key in rules["int"] or (both_int and key not in rules["fraction"] and key != "scale")
     return {"low": low, "high": high, "log": bool(value.get("log", False)), "int": integral}
 
 
@@ -208,6 +211,12 @@ def sweep_problems(rnd: Round) -> list[tuple[str, str, str]]:
             (f"sweep.space.{searched_lr[0]}",
              f"is searched while optimizer is auto, which ignores {', '.join(searched_lr)}: no trial would differ",
              "fix the optimizer in the round's train section (optimizer: SGD) or search it (optimizer: [SGD, AdamW])")
+        )  # fmt: skip
+    device = rnd.train.get("device")
+    if device is not None and not argument_problem("device", device, section="train") and len(cuda_devices(device)) > 1:
+        found.append(
+            ("train.device", f"names several GPUs ({rnd.train['device']}) in a sweep round: a trial trains on one",
+             "remove it (backend: ray gives each trial its GPUs: sweep.ray.gpus_per_trial), or name one GPU")
         )  # fmt: skip
     try:
         objective = parse_objective(sweep.get("objective", _default("objective")))

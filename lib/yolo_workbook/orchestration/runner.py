@@ -24,7 +24,7 @@ from yolo_workbook.core.errors import BusyError, ParamsError, RoundChangedError,
 from yolo_workbook.core.files import archive_previous
 from yolo_workbook.core.text import column_widths, format_duration, format_row
 from yolo_workbook.training import repeats, rerun
-from yolo_workbook.training.devices import check_devices
+from yolo_workbook.training.devices import check_round_devices
 from yolo_workbook.training.train import check_round
 from yolo_workbook.tuning import sweep
 
@@ -103,11 +103,16 @@ def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, 
         # round that has not run, a .pt cut short) and the re-run state: checked here, before anything moves.
         checks = check_round(rnd, training=training)
         sweep.check_sweep(rnd)  # a sweep's section and its Ray cluster, before a kernel starts
-        if training and (rnd.sweep or {}).get("backend") != "ray":  # the GPUs it names, on this machine
-            check_devices(rnd.train, where=rnd.where("train", "device"))
+        if training:
+            check_round_devices(rnd)  # the GPUs it names, on this machine
     if training and checks and checks.state:
-        state = rerun.check_rerun(rnd, checks.state, force=force)
-        lacking = repeats.missing_seeds(rnd, state.record or {}) or sweep.missing_trials(rnd)
+        record = checks.state.record or {}
+        lacking = repeats.missing_seeds(rnd, record) or sweep.missing_trials(rnd)
+        if checks.state.state == "up-to-date" and lacking and not force:  # its own run is done: only what it lacks
+            print(f"== {round_id}: finished; training the repeats or trials it lacks", flush=True)
+            state = checks.state
+        else:
+            state = rerun.check_rerun(rnd, checks.state, force=force)
         if state.state == "up-to-date" and not lacking:
             if not videoscore.is_current(rnd):  # a round trained before the video had ground truth, or changed since
                 print(f"== {round_id}: up to date; scoring it on the video", flush=True)

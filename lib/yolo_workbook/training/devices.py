@@ -24,6 +24,7 @@ import os
 from typing import Any
 
 from yolo_workbook.config.argrules import check_argument, cuda_devices, ultralytics_rules
+from yolo_workbook.config.params import Round
 from yolo_workbook.core.errors import ParamsError
 
 
@@ -140,3 +141,14 @@ def check_devices(train_args: dict[str, Any], *, where: str) -> None:
     if problem:
         shown = repr(value) if isinstance(value, str) else value
         raise ParamsError(f"{where}: train.device {shown} {problem[0]}", fix=problem[1])
+
+
+def check_round_devices(rnd: Round) -> None:
+    """:func:`check_devices` for a round about to train here: not for a sweep whose trials run on Ray (a cluster's
+    nodes have their own GPUs, and Ray gives each trial its own).
+
+    Raises:
+        ParamsError: As :func:`check_devices`.
+    """
+    if (rnd.sweep or {}).get("backend") != "ray":
+        check_devices(rnd.train, where=rnd.where("train", "device"))

@@ -20,7 +20,7 @@ from yolo_workbook.core.files import archive_previous, atomic_output
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
 from yolo_workbook.training import checkpoints, metrics, repeats, rerun, valstats
-from yolo_workbook.training.devices import check_devices
+from yolo_workbook.training.devices import check_round_devices
 from yolo_workbook.training.loggers import active_loggers, check_loggers
 
 # What a round folder holds after training; moved to history/ before the round runs again.
@@ -142,8 +142,7 @@ def check_train_args(rnd: Round) -> dict[str, Any]:
             f"{where}: train{'.' + key if key else ''} is not accepted by ultralytics: {reason.strip()}",
             fix="see https://docs.ultralytics.com/usage/cfg/#train-settings for names, types and ranges",
         ) from None
-    if (rnd.sweep or {}).get("backend") != "ray":  # a Ray trial runs on a cluster's node: its GPUs are not these
-        check_devices(rnd.train, where=rnd.where("train", "device"))
+    check_round_devices(rnd)
     return dict(rnd.train)
 
 

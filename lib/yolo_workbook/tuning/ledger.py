@@ -19,10 +19,12 @@ from yolo_workbook.config.sweeps import Objective, SweepSpec
 from yolo_workbook.core import schemas
 from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import read_json, write_json
+from yolo_workbook.training.rerun import input_params
 
 FILE_NAME = "trials.json"
 TRIALS_DIR = "trials"
 ENDED = ("ok", "pruned", "failed")
+ROW_FILE = "trial.json"  # what a Ray trial leaves in its folder for the driver (raybackend)
 
 
 def schema() -> dict[str, Any]:
@@ -36,8 +38,17 @@ def trial_folder(number: int) -> str:
 
 
 def inputs_sha256(inputs: dict[str, Any]) -> str:
-    """A digest of a round's inputs (:func:`yolo_workbook.training.rerun.round_inputs`): what a ledger belongs to."""
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    """A digest of a round's inputs (:func:`yolo_workbook.training.rerun.round_inputs`): what a ledger belongs to.
+
+    What the round's re-run check compares, and only that: its params without what is not an input, the
+    starting weights' content (not their path: a moved checkout is the same sweep) and the data's fingerprint.
+    """
+    decisive = {
+        "params": input_params(inputs.get("params") or {}),
+        "start_weights_sha256": inputs.get("start_weights_sha256"),
+        "dataset_fingerprint": inputs.get("dataset_fingerprint"),
+    }
+    return hashlib.sha256(json.dumps(decisive, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def new_ledger(rnd: Round, spec: SweepSpec, *, inputs_digest: str) -> dict[str, Any]:
@@ -67,7 +78,7 @@ def read_ledger(round_dir: Path) -> dict[str, Any] | None:
     path = round_dir / FILE_NAME
     if not path.is_file():
         return None
-    fix = "the sweep writes this file: run the round again (it trains only the trials it lacks), or restore the file"
+    fix = "restore it from history/, or train the sweep anew with --force (the file and the trials move to history/)"
     found = read_json(path)
     if found is None:
         raise SweepError(f"{path}: not readable JSON (cut short by a crash?)", fix=fix)
@@ -128,3 +139,17 @@ def running_row(number: int, arguments: dict[str, Any], *, backend: str) -> dict
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "backend": backend,
     }
+
+
+def adopt_finished(ledger: dict[str, Any], round_dir: Path) -> list[int]:
+    """Take into the ledger the trials that ended but whose end it lacks: a Ray trial writes its row into its folder
+    (``trials/tNNN/trial.json``) before the driver records it, and a driver stopped in between must not train it
+    again. Returns the numbers adopted."""
+    adopted = []
+    for row in running(ledger):
+        written = read_json(round_dir / row["folder"] / ROW_FILE)
+        same = isinstance(written, dict) and written.get("number") == row["number"]
+        if same and written.get("status") in ENDED and written.get("arguments") == row["arguments"]:
+            put_trial(ledger, written)
+            adopted.append(row["number"])
+    return adopted

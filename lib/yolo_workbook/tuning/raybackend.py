@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yolo_workbook.core import paths
+from yolo_workbook.core import openmp, paths
 from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import read_json, write_json
 from yolo_workbook.tuning import ledger as ledgers
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 INSTALL_FIX = 'pip install -e ".[sweep]" (Ray Tune and Optuna; environment.yml has them)'
 CONNECT_TIMEOUT_S = 3.0
-ROW_FILE = "trial.json"  # what a Ray trial leaves in its folder for the driver
-PASSED_ON = ("YOLO_WORKBOOK_OUTPUTS", "YOLO_WORKBOOK_PARAMS", "PYTHONUTF8")  # to every Ray worker
+ROW_FILE = ledgers.ROW_FILE
+PASSED_ON = ("PYTHONUTF8",)  # to every Ray worker, besides the workbook's own folders
 
 
 def _import_ray() -> Any:
@@ -108,7 +108,12 @@ def start_ray(spec_ray: dict[str, Any]) -> tuple[Any, bool]:
     # A trial finds the project, its params and its outputs where this process does (on a cluster: the same paths on
     # shared storage); it stays in the current folder (Ray would move it into its own trial folder).
     environment = {key: os.environ[key] for key in PASSED_ON if key in os.environ}
-    environment.update(YOLO_WORKBOOK_ROOT=str(paths.PROJECT_ROOT), RAY_CHDIR_TO_TRIAL_DIR="0")
+    environment.update(
+        YOLO_WORKBOOK_ROOT=str(paths.PROJECT_ROOT),
+        YOLO_WORKBOOK_OUTPUTS=str(paths.outputs_root().resolve()),  # absolute: a worker starts in its own folder
+        YOLO_WORKBOOK_PARAMS=str(paths.params_dir().resolve()),
+        RAY_CHDIR_TO_TRIAL_DIR="0",
+    )
     options: dict[str, Any] = {"include_dashboard": False, "runtime_env": {"env_vars": environment}}
     if not address:
         options["num_cpus"] = os.cpu_count() or 1
@@ -194,6 +199,10 @@ def _trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
     from ray import tune
 
     run = context
+    openmp.apply_opt_in(run["rnd"].runtime)  # in this worker too, before torch loads
+    from yolo_workbook.core.fonts import setup_ultralytics
+
+    setup_ultralytics(run["names"])
     number, arguments = int(config["number"]), dict(config["arguments"])
     maximize = run["spec"].objective.direction == "maximize"
     row_file = run["rnd"].output_dir / ledgers.trial_folder(number) / ROW_FILE
@@ -204,7 +213,8 @@ def _trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
         values.append(value)
         seconds = round(time.time() - started, 2)
         write_json(row_file, {**partial, "epochs_run": epoch, "intermediate": values, "train_seconds": seconds})
-        tune.report({"objective": (0.0 if maximize else 1e9) if value is None else value, "epoch": epoch})
+        if epoch < run["spec"].epochs:  # the last epoch is no rung (trial.rungs): the trial ends as it would locally
+            tune.report({"objective": (0.0 if maximize else 1e9) if value is None else value, "epoch": epoch})
         return False  # ASHA stops the trial itself
 
     row = trials.run_trial(
@@ -250,7 +260,8 @@ def run_trials(run: _Run) -> None:
                 max_concurrent_trials=int(spec.ray["concurrent"]),
             ),
             run_config=tune.RunConfig(
-                storage_path=str(storage.resolve()), name=run.rnd.round_id, verbose=1,
+                storage_path=str(storage.resolve()), name=f"{run.rnd.profile or 'default'}_{run.rnd.round_id}",
+                verbose=1,
                 failure_config=tune.FailureConfig(max_failures=0),
             ),
         )  # fmt: skip
@@ -258,3 +269,13 @@ def run_trials(run: _Run) -> None:
     finally:
         if started_here:
             ray.shutdown()
+    # What the searcher wrote is the truth (with a ray:// address it ran beside the cluster, not in this process).
+    found = ledgers.read_ledger(run.rnd.output_dir)
+    if found is not None:
+        run.ledger = found
+    stopped = ledgers.running(run.ledger)
+    if stopped:  # Ray Tune returns from a Ctrl-C as from an end: the sweep did not end
+        raise KeyboardInterrupt(
+            f"{run.rnd.round_id}: the Ray sweep stopped with trial(s) {', '.join(str(r['number']) for r in stopped)}"
+            " unfinished; run the round again to go on"
+        )

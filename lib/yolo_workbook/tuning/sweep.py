@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from yolo_workbook.config.explain import yolo_command
-from yolo_workbook.config.params import Round, next_round_id, relative, save_resolved
+from yolo_workbook.config.params import Round, next_round_id, save_resolved
 from yolo_workbook.config.sweeps import SweepSpec, parse_sweep
 from yolo_workbook.core import locks, openmp, paths
 from yolo_workbook.core.errors import SweepError
@@ -89,11 +89,32 @@ def check_sweep(rnd: Round) -> SweepSpec | None:
     if not rnd.sweep:
         return None
     spec = parse_sweep(rnd)
+    check_objective_class(rnd, spec)
     if spec.backend == "ray":  # before anything moves: Ray installed, the cluster's address answering
         from yolo_workbook.tuning import raybackend
 
         raybackend.check_backend(spec.ray)
     return spec
+
+
+def check_objective_class(rnd: Round, spec: SweepSpec) -> None:
+    """Refuse an objective that names a class none of the round's datasets has (before anything moves).
+
+    Raises:
+        SweepError: Naming the file that set ``sweep.objective``, the class and the classes there are.
+    """
+    wanted = spec.objective.class_name
+    if not wanted:
+        return
+    names: list[str] = []
+    for path in rnd.data_paths():
+        names += [n for n in dataset.class_names(dataset.read_data_yaml(path)) if n not in names]
+    if wanted not in names:
+        raise SweepError(
+            f"{rnd.where('sweep', 'objective')}: sweep.objective names class '{wanted}', which the round's data"
+            f" does not have (classes: {', '.join(names)})",
+            fix="name one of those classes, e.g. objective: " + (f"'{names[-1]} AP50'" if names else "mAP50-95"),
+        )
 
 
 def run_sweep(rnd: Round, *, force: bool = False) -> TrainResult:
@@ -117,29 +138,36 @@ def _sweep_locked(rnd: Round, spec: SweepSpec, checks: rerun.RoundChecks, *, for
     inputs, state = checks.inputs or {}, checks.state
     if state is None:
         raise ValueError(f"the checks of round '{rnd.round_id}' are a prediction's, not a training round's")
-    state = rerun.check_rerun(rnd, state, force=force)
     digest = ledgers.inputs_sha256(inputs)
-    ledger = ledgers.read_ledger(round_dir)
+    try:
+        ledger = ledgers.read_ledger(round_dir)
+    except SweepError:
+        if not force:
+            raise
+        ledger = None  # forced: the damaged file moves to history/ with the rest, below
     same = ledger is not None and ledger["inputs_sha256"] == digest
-    if state.state == "up-to-date" and same and len(ledgers.ended(ledger)) >= spec.trials:
-        return _result(round_dir, state.record or {})
-    if same and state.state in ("up-to-date", "resume", "finish", "restart"):
-        done = len(ledgers.ended(ledger))
-        print(f"{rnd.round_id}: going on with the sweep: {done} of {spec.trials} trials ended before, none runs twice")
+    lacking = max(spec.trials - len(ledgers.ended(ledger)), 0) if ledger is not None else spec.trials
+    if state.state == "up-to-date" and same and lacking and not force:
+        print(f"{rnd.round_id}: finished with {spec.trials - lacking} trials; training the {lacking} more it now asks")
+        archive_previous(round_dir, ["metrics.json"])  # the finished record is replaced once the trials end
     else:
-        archive_previous(round_dir, [*ROUND_OUTPUTS, ledgers.FILE_NAME, ledgers.TRIALS_DIR, BEST_FILE])
+        state = rerun.check_rerun(rnd, state, force=force)  # says up to date, or refuses other inputs
+        if state.state == "up-to-date":
+            return _result(round_dir, state.record or {})
+    if same and not force and state.state in ("up-to-date", "resume", "finish", "restart", "new"):
+        if state.state != "up-to-date":
+            done = len(ledgers.ended(ledger))
+            print(f"{rnd.round_id}: going on with the stopped sweep: {done} of {spec.trials} trials ended before")
+    else:
+        archive_previous(round_dir, ROUND_OUTPUTS)  # trials.json and trials/ with the rest: nothing is deleted
         ledger = None
     round_dir.mkdir(parents=True, exist_ok=True)
     ledger = ledger or ledgers.new_ledger(rnd, spec, inputs_digest=digest)
+    for number in ledgers.adopt_finished(ledger, round_dir):
+        print(f"{rnd.round_id}: trial {number} had ended (its trial.json); it is not trained again")
     ledger["budget"] = {"trials": spec.trials, "epochs": spec.epochs, "early_stop": spec.early_stop or False}
     data_yaml = prepare_data(rnd, round_dir)
     names = dataset.class_names(dataset.read_data_yaml(data_yaml))
-    if spec.objective.class_name and spec.objective.class_name not in names:
-        raise SweepError(
-            f"{rnd.where('sweep', 'objective')}: sweep.objective names class '{spec.objective.class_name}',"
-            f" which {relative(data_yaml)} does not have (classes: {', '.join(names)})",
-            fix="name one of those classes, e.g. objective: " + (f"'{names[-1]} AP50'" if names else "mAP50-95"),
-        )
     command = yolo_command(rnd, start_weights=checks.start_weights)  # the shared part; trials.json has the rest
     save_resolved(rnd, round_dir / "params.resolved.yaml", command=command)
     from yolo_workbook.core.fonts import setup_ultralytics

@@ -44,9 +44,12 @@ def distributions(spec: SweepSpec) -> dict[str, Any]:
     return found
 
 
+STARTUP_TRIALS = 10  # Optuna's default; fixed, so that raising sweep.trials does not change earlier draws
+
+
 def startup_trials(spec: SweepSpec) -> int:
-    """Trials that TPE samples at random before it models the others: half the budget, 2 to 10."""
-    return max(2, min(10, spec.trials // 2))
+    """Trials that TPE samples at random before it models the others (fixed: see :data:`STARTUP_TRIALS`)."""
+    return STARTUP_TRIALS
 
 
 def study(spec: SweepSpec, ledger: dict[str, Any], number: int) -> Any:
@@ -80,12 +83,13 @@ def study(spec: SweepSpec, ledger: dict[str, Any], number: int) -> Any:
 
 def rungs(spec: SweepSpec) -> list[int]:
     """The epochs after which early stopping compares a trial with the others: ``grace_epochs`` x
-    ``reduction_factor`` ** k below the trial's last epoch + 1 (Ray's ASHA with ``max_t`` = epochs + 1)."""
+    ``reduction_factor`` ** k before the trial's last epoch (Ray's ASHA rungs with ``max_t`` = epochs + 1, the
+    last epoch left out: a trial that trained every epoch is validated and kept, on both backends)."""
     if not spec.early_stop:
         return []
     grace, factor = spec.early_stop["grace_epochs"], spec.early_stop["reduction_factor"]
     count = int(math.log((spec.epochs + 1) / grace) / math.log(factor) + 1)
-    return [grace * factor**k for k in range(count)]
+    return [grace * factor**k for k in range(count) if grace * factor**k < spec.epochs]
 
 
 def stops_early(spec: SweepSpec, ledger: dict[str, Any], epoch: int, value: float | None) -> bool:
@@ -116,9 +120,8 @@ def suggest(spec: SweepSpec, ledger: dict[str, Any], number: int) -> dict[str, A
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars (what some samplers return) as Python numbers, rounded to 6 significant digits for floats."""
-    value = value.item() if hasattr(value, "item") else value
-    return float(f"{value:.6g}") if isinstance(value, float) else value
+    """numpy scalars (what some samplers return) as Python numbers (not rounded: a rounded end leaves the range)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def trial_arguments(rnd: Round, spec: SweepSpec, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +231,8 @@ def run_trial(
         if spec.objective.metric == "count err":
             count_err = video_count_error(rnd, folder / "weights" / "best.pt", folder / "video")
             value = count_err
+        if watch.pruned:  # its value where it was stopped, as on Ray: what early stopping compared
+            value = next((v for v in reversed(watch.values) if v is not None), None)
         row.update(
             status="pruned" if watch.pruned else "ok",
             objective=None if value is None else round(float(value), 6),

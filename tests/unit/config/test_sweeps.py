@@ -166,3 +166,24 @@ def test_the_demo_sweep_round_is_valid():
     rnd = params.load_round("r09_sweep_sitae", profile="demo", use_local=False)
     spec = parse_sweep(rnd)
     assert spec.objective.text == "sitae AP50" and set(spec.space) >= {"lr0", "freeze"}
+
+
+def test_a_range_with_integer_ends_draws_integers_unless_the_argument_is_a_fraction(params_dir):
+    sweep = "  space:\n    batch: {low: 8, high: 32}\n    mosaic: {low: 0, high: 1}\n    cls: {low: 0.5, high: 4}\n"
+    spec = parse_sweep(load(sweep_round(params_dir, sweep), params_dir))
+    assert spec.space["batch"]["int"] is True  # ultralytics reads batch as a float; a batch of 17.3 fails
+    assert spec.space["mosaic"]["int"] is False and spec.space["cls"]["int"] is False
+
+
+def test_several_gpus_in_a_sweep_round_are_refused(params_dir):
+    found = messages(params_dir, "  space: {lr0: [0.01]}\n", train="{optimizer: SGD, device: '0,1'}")
+    assert found == ["train.device: names several GPUs (0,1) in a sweep round: a trial trains on one"]
+    assert messages(params_dir, "  space: {lr0: [0.01]}\n", train="{optimizer: SGD, device: 0}") == []
+
+
+def test_a_profile_tunes_a_sweep_but_never_makes_a_round_one(params_dir):
+    sweep_round(params_dir, "  space: {lr0: [0.01, 0.02]}\n")
+    write(params_dir, "profiles/ray.yaml", "profile: ray\nsweep: {backend: ray, trials: 3}\n")
+    assert load("r02_sweep", params_dir, profile="ray").sweep["backend"] == "ray"
+    base = load("r01_base", params_dir, profile="ray")
+    assert base.sweep == {} and not any(key.startswith("sweep") for key in base.origin)

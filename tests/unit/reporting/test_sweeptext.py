@@ -43,7 +43,7 @@ def test_read_sweep_names_the_file_and_the_key_of_an_invalid_ledger(tmp_path):
         read_sweep(tmp_path)
     assert str(tmp_path / "trials.json") in caught.value.message
     assert "trials/1/status" in caught.value.message and "'stopped'" in caught.value.message
-    assert "run the round again" in caught.value.fix
+    assert "--force" in caught.value.fix
 
 
 def test_read_sweep_refuses_a_file_that_is_not_json(tmp_path):

@@ -180,7 +180,7 @@ def test_a_ray_sweep_runs_its_trials_on_a_local_ray_and_stops_it(ci_data, output
     if second["status"] == "pruned":  # stopped by ASHA at its first rung: its last epoch's objective
         assert second["epochs_run"] == 1 and second["objective"] == second["intermediate"][-1]
         assert second["intermediate"][0] < first["intermediate"][0]
-    assert result.record["sweep"]["backend"] == "ray" and (folder / "ray" / round_id).is_dir()
+    assert result.record["sweep"]["backend"] == "ray" and (folder / "ray" / f"ci_{round_id}").is_dir()
     assert (folder / first["folder"] / "weights" / "best.pt").is_file()
     # The same sampler as the local backend: the same arguments for the same seed.
     from yolo_workbook.config.sweeps import parse_sweep
