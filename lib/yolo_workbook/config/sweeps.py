@@ -235,13 +235,18 @@ def sweep_problems(rnd: Round) -> list[tuple[str, str, str]]:
                  "set predict.source and attendance.truth (docs: how-to/attendance), or optimise a class's AP50")
             )  # fmt: skip
     early = _early_stop(sweep.get("early_stop", _default("early_stop")))
-    epochs = int(sweep.get("epochs") or rnd.train.get("epochs") or 100)
+    epochs = trial_epochs(rnd)
     if early and early["grace_epochs"] >= epochs:
         found.append(
             ("sweep.early_stop", f"grace_epochs {early['grace_epochs']} is not below the trial's {epochs} epochs",
              "lower grace_epochs, or set early_stop: false")
         )  # fmt: skip
     return found
+
+
+def trial_epochs(rnd: Round) -> int:
+    """Each trial's epochs: ``sweep.epochs``, else the round's ``train.epochs``, else ultralytics' 100."""
+    return int(rnd.sweep.get("epochs") or rnd.train.get("epochs") or 100)
 
 
 def where_set(rnd: Round, dotted: str) -> str:
@@ -268,7 +273,7 @@ def parse_sweep(rnd: Round) -> SweepSpec:
     return SweepSpec(
         space={key: _dimension(key, value) for key, value in sweep["space"].items()},
         trials=int(sweep.get("trials", _default("trials"))),
-        epochs=int(sweep.get("epochs") or rnd.train.get("epochs") or 100),
+        epochs=trial_epochs(rnd),
         objective=parse_objective(sweep.get("objective", _default("objective"))),
         early_stop=_early_stop(sweep.get("early_stop", _default("early_stop"))),
         backend=str(sweep.get("backend", _default("backend"))),

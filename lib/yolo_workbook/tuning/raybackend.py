@@ -41,12 +41,14 @@ ROW_FILE = ledgers.ROW_FILE
 PASSED_ON = ("PYTHONUTF8",)  # to every Ray worker, besides the workbook's own folders
 
 
-def _import_ray() -> Any:
+def _import_ray(where: str = "") -> Any:
     try:
         import ray
         from ray import tune  # noqa: F401
     except ImportError as exc:
-        raise SweepError(f"sweep.backend is ray, but Ray Tune is not installed ({exc})", fix=INSTALL_FIX) from None
+        said = f"{where}: " if where else ""
+        message = f"{said}sweep.backend is ray, but Ray Tune is not installed ({exc})"
+        raise SweepError(message, fix=INSTALL_FIX) from None
     return ray
 
 
@@ -85,13 +87,13 @@ def check_reachable(address: str, origin: str, *, timeout: float = CONNECT_TIMEO
         ) from None
 
 
-def check_backend(spec_ray: dict[str, Any]) -> None:
+def check_backend(spec_ray: dict[str, Any], *, where: str = "") -> None:
     """Refuse, before a sweep moves anything, a Ray backend that cannot run: Ray missing, an address not answering.
 
     Raises:
         SweepError: With the fix (install the extra; start the cluster or correct the address).
     """
-    _import_ray()
+    _import_ray(where)
     address, origin = ray_address(spec_ray)
     if address:
         check_reachable(address, origin)

@@ -93,7 +93,7 @@ def check_sweep(rnd: Round) -> SweepSpec | None:
     if spec.backend == "ray":  # before anything moves: Ray installed, the cluster's address answering
         from yolo_workbook.tuning import raybackend
 
-        raybackend.check_backend(spec.ray)
+        raybackend.check_backend(spec.ray, where=rnd.where("sweep", "backend"))
     return spec
 
 
