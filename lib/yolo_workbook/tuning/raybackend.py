@@ -148,7 +148,8 @@ def _searcher_class() -> type:
             arguments = self.run.arguments(number)
             self.numbers[trial_id] = number
             self.run.save(ledgers.running_row(number, arguments, backend="ray"))
-            print(f"{self.run.rnd.round_id}: trial {number} of {self.run.spec.trials} (Ray): {arguments}", flush=True)
+            total, said = self.run.spec.trials, trials.shown(arguments)
+            print(f"{self.run.rnd.round_id}: trial {number} of {total} (Ray): {said}", flush=True)
             return {"number": number, "arguments": arguments}
 
         def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:

@@ -233,7 +233,7 @@ class _Run:
         return dict(stopped["arguments"]) if stopped else trials.suggest(self.spec, self.ledger, number)
 
     def say(self, row: dict[str, Any]) -> None:
-        shown = ", ".join(f"{k}={v}" for k, v in row["arguments"].items())
+        shown = trials.shown(row["arguments"])
         value = "-" if row.get("objective") is None else f"{row['objective']:.4f}"
         best = self.ledger.get("best")
         print(
@@ -251,7 +251,7 @@ def run_local(run: _Run) -> None:
         def report(epoch: int, value: float | None) -> bool:
             return trials.stops_early(run.spec, run.ledger, epoch, value)
 
-        print(f"{run.rnd.round_id}: trial {number} of {run.spec.trials}: {arguments}", flush=True)
+        print(f"{run.rnd.round_id}: trial {number} of {run.spec.trials}: {trials.shown(arguments)}", flush=True)
         run.save(ledgers.running_row(number, arguments, backend="local"))
         row = trials.run_trial(
             run.rnd, run.spec, number, arguments, start_weights=run.start_weights, data_yaml=run.data_yaml,

@@ -124,6 +124,11 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def shown(arguments: dict[str, Any]) -> str:
+    """A trial's arguments for a log line: ``lr0=0.005176, cls_pw=0.7152, freeze=6`` (4 significant digits)."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in arguments.items())
+
+
 def trial_arguments(rnd: Round, spec: SweepSpec, arguments: dict[str, Any]) -> dict[str, Any]:
     """The train arguments of a trial: the round's, with the searched ones and the sweep's epochs."""
     return {**rnd.train, **arguments, "epochs": spec.epochs}
