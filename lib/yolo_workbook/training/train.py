@@ -16,11 +16,12 @@ from yolo_workbook.config.params import Round, best_weights_of, is_round_referen
 from yolo_workbook.config.schema import weights_from_problem
 from yolo_workbook.core import locks, openmp, paths
 from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotRunError
-from yolo_workbook.core.files import archive_previous, atomic_output
+from yolo_workbook.core.files import archive_previous
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
 from yolo_workbook.training import checkpoints, metrics, repeats, rerun, valstats
 from yolo_workbook.training.devices import check_round_devices
+from yolo_workbook.training.finish import keep_resume_copy, trained_metrics, validate_trained, wait_for_background_plots
 from yolo_workbook.training.loggers import active_loggers, check_loggers
 
 # What a round folder holds after training; moved to history/ before the round runs again.
@@ -350,19 +351,6 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
     return TrainResult(round_dir, best, metrics_path, final)
 
 
-def trained_metrics(
-    trainer: Any, best: Path, train_args: dict[str, Any], recorder: valstats.ValStatsRecorder | None
-) -> Any:
-    """The trainer, or, after a multi-GPU (DDP) training, whose validation ran in the GPU processes and left this
-    process's trainer without a validator: a validation of ``best`` (``<run>/weights/best.pt``) as ultralytics'
-    final evaluation does it, its figures into ``<run>/``."""
-    if getattr(trainer, "validator", None) is not None and getattr(trainer.validator, "metrics", None) is not None:
-        return trainer
-    print(f"validating {best} here: the training ran in other processes (several GPUs)")
-    run_dir = best.parent.parent
-    return validate_trained(best, train_args, run_dir.parent, recorder, name=run_dir.name)
-
-
 def load_model(weights: str, *, where: str) -> Any:
     """``YOLO(weights)``, or one :class:`WeightsError` naming the file when it cannot be loaded."""
     from ultralytics import YOLO
@@ -375,68 +363,3 @@ def load_model(weights: str, *, where: str) -> Any:
             f"{where}: cannot load weights {weights}: {reason[:200]}",
             fix="point model.from (or --weights) at a checkpoint that ultralytics wrote; nothing was moved",
         ) from None
-
-
-# The trainer's arguments that its final validation uses (ultralytics' final_eval), besides data and batch.
-_VALIDATION_ARGS = (
-    "imgsz", "device", "workers", "half", "conf", "iou", "max_det", "single_cls", "classes", "agnostic_nms",
-    "augment", "plots", "save_json", "dnn", "split", "seed", "deterministic",
-)  # fmt: skip
-
-
-def validate_trained(
-    best: Path,
-    train_args: dict[str, Any],
-    round_dir: Path,
-    recorder: valstats.ValStatsRecorder | None = None,
-    *,
-    name: str = "train",
-) -> Any:
-    """Validate ``best`` as ultralytics' final evaluation would (same data, size, val batch of twice the train
-    batch, plots into ``train/``): for a round whose training ended before its run did. Returns a stand-in
-    for the trainer (``.validator.metrics``) that :func:`yolo_workbook.training.metrics.build_record` reads;
-    ``recorder`` (when given) keeps the per-image detail of this validation."""
-    from types import SimpleNamespace
-
-    from ultralytics import YOLO
-    from ultralytics.utils.torch_utils import strip_optimizer
-
-    last = best.with_name("last.pt")  # as final_eval does: the optimizer out, the training curves into best.pt
-    finished = strip_optimizer(last) if checkpoints.training_progress(last) else {}
-    if checkpoints.training_progress(best):
-        strip_optimizer(best, updates={"train_results": finished.get("train_results")} if finished else None)
-    args = {key: train_args[key] for key in _VALIDATION_ARGS if key in train_args}
-    batch = int(train_args.get("batch") or 16)
-    model = YOLO(str(best))
-    if recorder is not None:
-        model.add_callback("on_val_start", recorder.on_val_start)
-    det = model.val(
-        data=train_args["data"], batch=max(batch, 1) * 2, rect=True, project=str(round_dir), name=name,
-        exist_ok=True, verbose=False, **args,
-    )  # fmt: skip
-    return SimpleNamespace(validator=SimpleNamespace(metrics=det))
-
-
-def wait_for_background_plots(timeout: float = 120) -> None:
-    """Wait for the figures that ultralytics draws in background threads (``val_batch*_pred.jpg``, its
-    ``@threaded`` ``plot_images``): the round folder is whole when the record says ``ok``, and the runner may
-    stop the notebook's kernel at once when its last cell ends."""
-    import threading
-
-    for thread in threading.enumerate():
-        if thread.name.endswith("(plot_images)") and thread is not threading.current_thread():
-            thread.join(timeout)
-
-
-def keep_resume_copy(trainer: Any) -> None:
-    """After each checkpoint, copy ``last.pt`` atomically to ``last.resume.pt``.
-
-    ultralytics writes ``last.pt`` in place: a crash during that write leaves it cut short. The
-    copy is always whole, so an interrupted round can resume from one of the two.
-    """
-    import shutil
-
-    last = Path(trainer.last)
-    if last.is_file():
-        with atomic_output(last.with_name("last.resume.pt")) as partial:
-            shutil.copyfile(last, partial)

@@ -33,6 +33,7 @@ from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import archive_previous, publish_folder, write_atomic
 from yolo_workbook.data import dataset
 from yolo_workbook.training import metrics, rerun, valstats
+from yolo_workbook.training.finish import validate_trained
 from yolo_workbook.training.train import (
     ROUND_OUTPUTS,
     TrainResult,
@@ -40,7 +41,6 @@ from yolo_workbook.training.train import (
     check_train_args,
     prepare_data,
     train_round,
-    validate_trained,
 )
 from yolo_workbook.tuning import ledger as ledgers
 from yolo_workbook.tuning import trial as trials

@@ -21,8 +21,8 @@ from yolo_workbook.config.params import Round
 from yolo_workbook.config.sweeps import Objective, SweepSpec
 from yolo_workbook.core.files import archive_previous
 from yolo_workbook.training import metrics
+from yolo_workbook.training.finish import trained_metrics
 from yolo_workbook.training.loggers import active_loggers
-from yolo_workbook.training.train import trained_metrics
 from yolo_workbook.tuning import ledger as ledgers
 
 # Called after each epoch with (epoch, objective after it or None); returns True to stop the trial (pruned).

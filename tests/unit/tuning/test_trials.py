@@ -14,7 +14,7 @@ from conftest import write
 from yolo_workbook.config import params
 from yolo_workbook.config.sweeps import parse_objective, parse_sweep
 from yolo_workbook.core.errors import SweepError
-from yolo_workbook.training import train
+from yolo_workbook.training import finish
 from yolo_workbook.tuning import ledger as ledgers
 from yolo_workbook.tuning import sweep, trial
 
@@ -133,14 +133,14 @@ def test_a_multi_gpu_training_is_validated_in_this_process(tmp_path, monkeypatch
         called.update(best=best, round_dir=round_dir, name=name, data=train_args["data"])
         return SimpleNamespace(validator=SimpleNamespace(metrics="validated here"))
 
-    monkeypatch.setattr(train, "validate_trained", validate)
+    monkeypatch.setattr(finish, "validate_trained", validate)
     best = tmp_path / "trials" / "t001" / "weights" / "best.pt"
     ddp = SimpleNamespace(validator=None)  # what ultralytics leaves in the parent process after DDP
-    found = train.trained_metrics(ddp, best, {"data": "d.yaml"}, None)
+    found = finish.trained_metrics(ddp, best, {"data": "d.yaml"}, None)
     assert found.validator.metrics == "validated here"
     assert called == {"best": best, "round_dir": tmp_path / "trials", "name": "t001", "data": "d.yaml"}
     single = SimpleNamespace(validator=SimpleNamespace(metrics="from training"))
-    assert train.trained_metrics(single, best, {"data": "d.yaml"}, None) is single
+    assert finish.trained_metrics(single, best, {"data": "d.yaml"}, None) is single
 
 
 @pytest.mark.parametrize("objective", ["sitae AP50", "mAP50-95"])
