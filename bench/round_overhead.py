@@ -76,7 +76,9 @@ def main() -> None:
             os.environ.update(env)
             command = yolo_train_command(load_round("r01_base", profile="bench", use_local=False))
             command[0] = str(BIN / "yolo")
-            runs = [("raw", command, {}, paths.PROJECT_ROOT), ("runner", runner_command(), {}, paths.PROJECT_ROOT)]
+            # The raw command runs in the temporary folder: ultralytics' own loggers (MLflow is on in its settings)
+            # write mlflow.db and mlruns/ into the working folder, and they must not land in the checkout.
+            runs = [("raw", command, {}, Path(tmp)), ("runner", runner_command(), {}, paths.PROJECT_ROOT)]
             if args.before:
                 runs.append(("before", runner_command(), before_env(args.before), args.before))
             for name, argv, extra, cwd in runs if i % 2 == 0 else runs[::-1]:  # alternate who goes first

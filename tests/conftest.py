@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from yolo_workbook.core import paths
+from yolo_workbook.core import logs, paths
 from yolo_workbook.data.demo import write_demo_data
 
 ROOT = paths.PROJECT_ROOT
@@ -175,3 +175,11 @@ def ci_pipeline(tmp_path_factory: pytest.TempPathFactory, ci_data: dict[str, Pat
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     return built_once(tmp_path_factory, "ci-pipeline", run) / "outputs"
+
+
+@pytest.fixture(autouse=True)
+def workbook_log_lines() -> Iterator[None]:
+    """The workbook's log lines where a face shows them (info on stdout, warnings on stderr), for capsys."""
+    handler = logs.show()
+    yield
+    logs.hide(handler)

@@ -24,7 +24,7 @@ import sys
 import time
 
 from yolo_workbook import __version__
-from yolo_workbook.core import paths
+from yolo_workbook.core import logs, paths
 from yolo_workbook.core.errors import WorkbookError
 from yolo_workbook.core.text import format_duration
 
@@ -74,6 +74,10 @@ def _pipeline(args: argparse.Namespace) -> int:
     return 0 if all(o.status == "ok" for o in outcomes) else 1
 
 
+# The attendance keys that options of predict and score-video set, and their options: an error names the option.
+ATTENDANCE_OPTIONS = {"truth": "--truth", "window_s": "--window", "min_seen_s": "--min-seen"}
+
+
 def _attendance_overrides(args: argparse.Namespace) -> dict[str, object]:
     values = {
         "truth": args.truth,
@@ -83,13 +87,22 @@ def _attendance_overrides(args: argparse.Namespace) -> dict[str, object]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _options(injected: dict[str, dict[str, object]]) -> dict[str, str]:
+    """The option that gave each injected value (``predict.vid_stride`` -> ``--vid-stride``), for error messages."""
+    named = {"model.from": "--weights", **{f"attendance.{k}": option for k, option in ATTENDANCE_OPTIONS.items()}}
+    return {
+        f"{section}.{key}": named.get(f"{section}.{key}", "--" + key.replace("_", "-"))
+        for section, values in injected.items()
+        for key in values
+    }
+
+
 def _predict(args: argparse.Namespace) -> int:
     import json
 
-    from yolo_workbook.attendance.job import check_truth, count_attendance, format_attendance
+    from yolo_workbook.attendance.job import format_attendance, predict_and_count
     from yolo_workbook.config.params import load_round
     from yolo_workbook.orchestration.runner import round_id_of
-    from yolo_workbook.prediction.predict import predict_to_json
 
     overrides = {
         key: value
@@ -114,10 +127,12 @@ def _predict(args: argparse.Namespace) -> int:
     round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
     if args.source and args.truth is None:  # the round's ground truth belongs to its own video
         injected["attendance"]["truth"] = None
-    rnd = load_round(round_id_of(round_file), profile=args.profile, injected=injected)
-    truth = check_truth(rnd)  # a bad ground truth stops here, before the video is read
-    result = predict_to_json(rnd)
-    attendance = count_attendance(result.folder, rnd, truth=truth)
+    options = _options(injected)
+    if args.source and args.truth is None:
+        options["attendance.truth"] = "--source"  # a --source without --truth drops the round's ground truth
+    rnd = load_round(round_id_of(round_file), profile=args.profile, injected=injected, options=options)
+    attendance = predict_and_count(rnd)
+    result = attendance.prediction
     print(f"{result.json_path}\n{result.jsonl_path}\n{result.summary_path}\n{attendance.json_path}")
     summary = result.summary
     print(f"{summary['frames']} frames at {summary['frames_per_second']} frames/s")
@@ -132,9 +147,8 @@ def _score_video(args: argparse.Namespace) -> int:
     from yolo_workbook.orchestration.runner import round_id_of
 
     round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
-    rnd = load_round(
-        round_id_of(round_file), profile=args.profile, injected={"attendance": _attendance_overrides(args)}
-    )
+    injected = {"attendance": _attendance_overrides(args)}
+    rnd = load_round(round_id_of(round_file), profile=args.profile, injected=injected, options=_options(injected))
     folder = paths.project_path(args.folder) if args.folder else rnd.output_dir
     if not (folder / "detections.jsonl").is_file() or not (folder / "summary.json").is_file():
         raise WorkbookError(
@@ -200,7 +214,8 @@ def _data_merge(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from yolo_workbook.reporting.compare import format_comparison
-    from yolo_workbook.training.metrics import format_leaderboard, load_records
+    from yolo_workbook.reporting.leaderboard import format_leaderboard
+    from yolo_workbook.training.metrics import load_records
 
     records = load_records(args.profile)
     print(format_leaderboard(records))
@@ -400,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; a :class:`WorkbookError` prints as one short message, exit status 1."""
     args = build_parser().parse_args(argv)
+    logs.show()  # the CLI is a face: the workbook's log lines reach the terminal
     try:
         return args.func(args)
     except WorkbookError as exc:

@@ -172,22 +172,19 @@ def test_a_broken_link_or_anchor_fails_the_build(tmp_path: Path):
     assert _build(tmp_path / "mkdocs.yml", tmp_path / "site").returncode == 0
 
 
-# --- the generator, before and after the round schema lands ------------------------------------------------
+# --- the generator ------------------------------------------------------------------------------------------
 
 
-def test_the_round_keys_come_from_the_code_while_the_schema_is_missing_or_partial(tmp_path: Path, monkeypatch):
+def test_the_round_file_page_lists_every_key_the_code_knows_and_whether_it_is_inherited():
     generator = _generator()
     known = [*ROUND_KEYS, *(f"{section}.{key}" for section, keys in SECTION_KEYS.items() for key in keys)]
-    rows = [row.key for row in generator.round_key_rows({})]
-    assert sorted(rows) == sorted(known) and [key for key in rows if "." not in key] == list(ROUND_KEYS)
-    partial = {"properties": {"round_id": {"type": "string", "description": "the file's name"}}}
-    rows = {row.key: row for row in generator.round_key_rows(partial)}
-    assert set(known) <= set(rows) and rows["round_id"].description == "the file's name" and rows["round_id"].own
-    assert not rows["train"].own
-    monkeypatch.setattr(generator, "ROUND_SCHEMA", tmp_path / "missing.schema.json")
-    monkeypatch.setattr(generator, "OVERLAY_SCHEMA", tmp_path / "missing.schema.json")
+    rows = {row.key: row for row in generator.round_key_rows(generator.load_schema(generator.ROUND_SCHEMA))}
+    assert set(known) <= set(rows) and [key for key in rows if "." not in key] == list(ROUND_KEYS)
+    assert rows["round_id"].own and rows["round_id"].description
+    assert not rows["train"].own and not rows["train"].inherited  # inherited: "yes"
+    assert rows["repeat"].inherited.startswith("no") and rows["sweep.trials"].inherited.startswith("no")
     page = generator.round_file_page()
-    assert "Descriptions to come" in page and all(f"`{key}`" in page for key in known)
+    assert all(f"`{key}`" in page for key in known) and "Not described in the schema yet" not in page
 
 
 def test_schema_rows_follow_refs_branches_and_named_entries():

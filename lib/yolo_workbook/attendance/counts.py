@@ -1,13 +1,15 @@
 """Counts a school can use, from a prediction job's files: per class and frame, per track, per video.
 
 A raw count (detections of a class in a frame) dips whenever a student is hidden for a moment or a
-box flickers around the threshold. The stable count is the median of the raw count over a window of
-``attendance.window_s`` seconds centred on the frame; the headcount of the video is the number of
-distinct tracks seen for at least ``attendance.min_seen_s`` seconds.
+box flickers around the threshold. The stable count is a median over a window of ``attendance.window_s``
+seconds centred on the frame: of the tracks alive in each frame when the prediction has a tracker, else of
+the raw count. The headcount of the video is the number of distinct tracks seen for at least
+``attendance.min_seen_s`` seconds.
 
 Written next to the detections:
 
-- ``counts.csv``: ``frame_id,time_s,<class>_raw,<class>_stable,...`` (opens in a spreadsheet);
+- ``counts.csv``: ``frame_id,time_s,<class>_raw,[<class>_tracks,]<class>_stable,...`` (opens in a spreadsheet;
+  ``_tracks``, the tracks alive, with a tracker);
 - ``tracks.csv``: one row per track: class, first and last frame and second, seconds seen, counted;
 - ``attendance.json`` (``schemas/attendance.schema.json``): the settings, per class the whole video's
   and each minute's stable count and the counted tracks, and the score when ground truth is known.
@@ -21,9 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import statistics
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import numpy as np
 
 from yolo_workbook.attendance.truth import MotRows, read_classes
 from yolo_workbook.core.files import read_json, write_atomic
+from yolo_workbook.prediction.detections import read_detections
 from yolo_workbook.prediction.track import DEFAULT_FPS
 
 MINUTE_S = 60.0  # the summary's stable count per minute of video
@@ -84,14 +85,12 @@ def frame_counts(job_dir: Path, *, window_s: float, tracks: list[Track] | None =
     frame_ids: list[int] = []
     times: list[float | None] = []
     raw: dict[str, list[int]] = {name: [] for name in classes}
-    with (job_dir / "detections.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            frame = json.loads(line)
-            frame_ids.append(frame["frame_id"])
-            times.append(frame.get("time_s"))
-            counts = Counter(d["class"] for d in frame["detections"])
-            for name in classes:
-                raw[name].append(counts.get(name, 0))
+    for frame in read_detections(job_dir / "detections.jsonl"):
+        frame_ids.append(frame.frame_id)
+        times.append(frame.time_s)
+        counts = frame.counts()
+        for name in classes:
+            raw[name].append(counts.get(name, 0))
     tracked = alive_counts(tracks, classes, frame_ids) if tracks is not None else None
     counts = FrameCounts(classes, frame_ids, times, raw, 1, raw, tracked)
     fps, stride = summary.get("fps"), int(summary.get("vid_stride") or 1)

@@ -35,11 +35,11 @@ from yolo_workbook.attendance.score import score_video
 from yolo_workbook.attendance.truth import MotRows, Truth, read_classes, read_mot, read_truth
 from yolo_workbook.config.params import Round, relative
 from yolo_workbook.config.trackers import resolve_tracker
-from yolo_workbook.core import paths, schemas
+from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import TruthError
 from yolo_workbook.core.files import read_json, write_json
 from yolo_workbook.core.text import table
-from yolo_workbook.prediction.predict import video_frames
+from yolo_workbook.prediction.predict import PredictResult, predict_to_json, video_frames
 from yolo_workbook.prediction.track import mot_name
 
 ATTENDANCE_OUTPUTS = ["counts.csv", "tracks.csv", "attendance.json"]
@@ -55,6 +55,7 @@ class AttendanceResult:
         tracks (list[Track] | None): The first tracker's tracks; None without a tracker.
         truth (Truth | None): The ground truth scored against.
         summary (dict[str, Any]): The content of ``attendance.json``.
+        prediction (PredictResult | None): The prediction counted, when :func:`predict_and_count` made it.
     """
 
     folder: Path
@@ -62,6 +63,7 @@ class AttendanceResult:
     tracks: list[Track] | None
     truth: Truth | None
     summary: dict[str, Any]
+    prediction: PredictResult | None = None
 
     @property
     def json_path(self) -> Path:
@@ -164,8 +166,42 @@ def _choices(
     }
 
 
+def predict_and_count(rnd: Round, *, weights: Path | None = None, folder: Path | None = None) -> AttendanceResult:
+    """Check the video's ground truth, predict, count and score: the one call of the CLI, notebook 05, every
+    training round's video score and a sweep's ``count err`` trial.
+
+    One job over the folder (:mod:`yolo_workbook.core.jobs`): the earlier result there, every file of it
+    (the prediction's, the counts', an executed notebook's), moves to ``history/`` first.
+
+    Args:
+        rnd (Round): A predict round (or a training round with its video settings: :mod:`.videoscore`).
+        weights (Path | None): Other weights than ``model.from``'s (a training round's own best weights).
+        folder (Path | None): Where to write instead of the round's folder (a round's ``video/``).
+
+    Returns:
+        (AttendanceResult): The counts and score, with :attr:`AttendanceResult.prediction`.
+
+    Raises:
+        TruthError: A bad ground truth, before the video is read.
+
+    Examples:
+        >>> from yolo_workbook.config.params import load_round
+        >>> counted = predict_and_count(load_round("p01_video", profile="demo"))  # doctest: +SKIP
+        >>> counted.prediction.summary["frames"]  # doctest: +SKIP
+        240
+    """
+    truth = check_truth(rnd)  # a bad ground truth stops here, before the video is read
+    with jobs.for_round(rnd, folder):  # the prediction and the count: one job, one history folder
+        prediction = predict_to_json(rnd, weights=weights, out_dir=folder)
+        counted = count_attendance(prediction.folder, rnd, truth=truth)
+    return replace(counted, prediction=prediction)
+
+
 def count_attendance(folder: Path, rnd: Round, *, truth: Truth | None = None) -> AttendanceResult:
     """Counts, tracks and (with ground truth) the score of the prediction in ``folder``.
+
+    Counting a prediction again (``yolo-workbook score-video``, another window) moves the earlier counts to the
+    folder's ``history/`` first.
 
     Args:
         folder (Path): A prediction's folder (``detections.jsonl``, ``summary.json``, ``classes.txt``,
@@ -177,6 +213,13 @@ def count_attendance(folder: Path, rnd: Round, *, truth: Truth | None = None) ->
         (AttendanceResult): What was written: ``counts.csv``, ``tracks.csv`` (with a tracker), ``attendance.json``.
     """
     truth = truth if truth is not None else load_truth(rnd)  # the frames are checked against the prediction's
+    with jobs.for_round(rnd, folder) as job:
+        job.archive(ATTENDANCE_OUTPUTS)  # a count of this prediction made before (none inside predict_and_count)
+        job.claim(*ATTENDANCE_OUTPUTS)
+        return _count(folder, rnd, truth)
+
+
+def _count(folder: Path, rnd: Round, truth: Truth | None) -> AttendanceResult:
     summary = read_json(folder / "summary.json")
     fps, stride = summary.get("fps"), int(summary.get("vid_stride") or 1)
     windows = windows_of(rnd)

@@ -374,19 +374,3 @@ def read_truth(folder: str | Path) -> Truth:
         np.add.at(table, (boxes.frame - 1, boxes.class_index), 1)
         counts = {name: table[:, k] for k, name in enumerate(classes)}
     return Truth(folder, classes, frames, fps, counts, gt_path if boxes is not None else None, boxes)
-
-
-def read_tracks(folder: str | Path) -> MotRows:
-    """A prediction's tracks: ``tracks.mot.txt`` with the ``classes.txt`` written beside it.
-
-    Args:
-        folder (str | Path): The prediction job's (or a round's ``video/``) output folder.
-
-    Returns:
-        (MotRows): The confirmed tracks' rows.
-    """
-    folder = Path(folder)
-    path = folder / "tracks.mot.txt"
-    if not path.is_file():
-        raise _error(path, None, "no tracks: the prediction ran without a tracker", "predict again with a tracker")
-    return read_mot(path, read_classes(folder / "classes.txt"))

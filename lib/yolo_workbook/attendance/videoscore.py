@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.attendance.job import check_truth, count_attendance, windows_of
+from yolo_workbook.attendance.job import AttendanceResult, predict_and_count, windows_of
 from yolo_workbook.config.params import Round, best_weights_of, relative
 from yolo_workbook.config.trackers import tracker_names
 from yolo_workbook.core import paths, schemas
 from yolo_workbook.core.files import read_json
 from yolo_workbook.core.text import table
-from yolo_workbook.prediction.predict import predict_to_json
 from yolo_workbook.training import metrics
 from yolo_workbook.training.train import TrainResult
 
@@ -98,19 +97,22 @@ def score_round_on_video(rnd: Round, result: TrainResult | None = None) -> dict[
         return None
     if is_current(rnd, record):
         return record["video"]
-    settings = video_settings(rnd)
-    folder = rnd.output_dir / VIDEO_DIR
-    truth = check_truth(rnd)  # a bad ground truth stops here, before the video is read
     started = time.time()
-    video_round = dataclasses.replace(rnd, predict={**rnd.predict, "save": False, "tracker": settings["tracker"]})
-    predict_to_json(video_round, weights=weights, out_dir=folder)
-    attendance = count_attendance(folder, video_round, truth=truth)
-    field = {**settings, "seconds": round(time.time() - started, 2), "score": attendance.summary["score"]}
+    attendance = score_weights_on_video(rnd, weights, rnd.output_dir / VIDEO_DIR)
+    field = {**video_settings(rnd), "seconds": round(time.time() - started, 2), "score": attendance.summary["score"]}
     record["video"] = field
     schemas.validate(field["score"], score_schema())
     schemas.validate(record, metrics.schema())
     metrics.write_record(record, record_path)
     return field
+
+
+def score_weights_on_video(rnd: Round, weights: Path, folder: Path) -> AttendanceResult:
+    """``weights`` over the round's video with its video score's settings (:func:`video_settings`): predicted,
+    counted and scored into ``folder`` (the round's ``video/``, a sweep trial's)."""
+    tracker = video_settings(rnd)["tracker"]
+    video_round = dataclasses.replace(rnd, predict={**rnd.predict, "save": False, "tracker": tracker})
+    return predict_and_count(video_round, weights=weights, folder=folder)
 
 
 def score_schema() -> dict[str, Any]:

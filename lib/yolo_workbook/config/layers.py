@@ -85,7 +85,8 @@ class Round:
         sweep (dict[str, Any]): The ``sweep`` section as resolved (``{}``: one training, not a sweep); see
             :func:`yolo_workbook.config.sweeps.parse_sweep`.
         files (list[str]): Every params file that took part, in overlay order.
-        origin (dict[str, str]): ``section.key`` -> the file that set its final value.
+        origin (dict[str, str]): ``section.key`` -> the file that set its final value (or the command-line
+            option, e.g. ``--weights``, when the caller named it: :func:`resolve`).
     """
 
     round_id: str
@@ -351,8 +352,17 @@ def _record_origin(origin: dict[str, str], layer: dict[str, Any], file: str) -> 
             origin[f"{section}.{key}"] = file
 
 
-def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_notebook: str = "") -> Round:
+def resolve(
+    sources: Sources,
+    overrides: dict[str, Any] | None = None,
+    *,
+    for_notebook: str = "",
+    options: dict[str, str] | None = None,
+) -> Round:
     """Merge a round's files (already checked by the validator) and the overrides into a :class:`Round`.
+
+    ``options`` names the command-line option that gave an override (``{"model.from": "--weights"}``): the
+    round's :attr:`Round.origin` then says ``--weights`` where it would say :data:`OVERRIDES`.
 
     Raises:
         ParamsError: ``for_notebook`` is given and the round runs in another notebook.
@@ -392,6 +402,9 @@ def resolve(sources: Sources, overrides: dict[str, Any] | None = None, *, for_no
             _record_origin(origin, {key: value}, OVERRIDES)
         if OVERRIDES not in names:
             names.append(OVERRIDES)
+    for dotted, option in (options or {}).items():
+        if origin.get(dotted) == OVERRIDES:
+            origin[dotted] = option
     if "sweep" not in own and "sweep" not in (overrides or {}):  # local.yaml and profiles tune sweeps, never make one
         merged.pop("sweep", None)
         origin = {key: value for key, value in origin.items() if not key.startswith("sweep.")}

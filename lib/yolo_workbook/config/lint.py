@@ -19,13 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS, RESERVED_TRAIN_KEYS
 from yolo_workbook.config.layers import list_rounds, relative
 from yolo_workbook.config.validate import Validator
 from yolo_workbook.core import paths
 from yolo_workbook.core.problems import Problem
 
-__all__ = ["RESERVED_PREDICT_KEYS", "RESERVED_TRAIN_KEYS", "Problem", "check_rounds", "format_problems"]
+__all__ = ["Problem", "check_rounds", "format_problems"]
 
 
 def _check_elsewhere(path: Path, base: Path, *, profile: str, use_local: bool) -> list[Problem]:

@@ -10,7 +10,8 @@ Three kinds of rule, in this order:
    and ``model.from`` name files that exist, and every ``train`` / ``predict`` argument follows the
    workbook's and the installed ultralytics' rules (:func:`~yolo_workbook.config.argrules.argument_problem`);
 3. the rules of the resolved round: ``data.use`` names defined datasets, lr0 with optimizer auto, the
-   starting weights, ``freeze`` against the model's size, the class order of the weights and the data.
+   starting weights, ``freeze`` against the model's size, the class order of the weights and the data, the
+   class names the round writes against its data's (:mod:`~yolo_workbook.config.classnames`).
 
 A :class:`Validator` collects every problem with file, line, key and fix (``yolo-workbook check``) or
 raises (:func:`~yolo_workbook.config.params.load_round`). A shape-only validator (``full=False``, what
@@ -26,12 +27,14 @@ Examples:
 
 from __future__ import annotations
 
-import sys
+import logging
+import re
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.argrules import argument_problem, model_module_count
 from yolo_workbook.config.classmap import planned_transfer
+from yolo_workbook.config.classnames import class_name_problems
 from yolo_workbook.config.layers import (
     OVERRIDES,
     ROUND_ID,
@@ -49,9 +52,13 @@ from yolo_workbook.config.layers import (
 )
 from yolo_workbook.config.schema import as_error, translate_error, validator_for, weights_from_problem
 from yolo_workbook.config.sweeps import sweep_problems, where_set
+from yolo_workbook.core import logs
 from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.core.files import YamlDocument, YamlReadError
 from yolo_workbook.core.problems import Problem
+
+LOGGER = logging.getLogger(__name__)
+COMMAND_LINE = "command line"  # the file of a problem in a value given as a command-line option (its key: the option)
 
 
 class Validator:
@@ -62,14 +69,24 @@ class Validator:
         full (bool): Every rule (``yolo-workbook check``); False: the shape only (schemas, round_id, data.use).
         raising (bool): Raise :class:`ParamsError`: the first error (shape only), or every error of a round
             at once after each step (``full``). False: collect them in :attr:`problems`.
+        options (dict[str, str] | None): The command-line option that gave each injected value
+            (``predict.tracker`` -> ``--tracker``): a problem of such a value names the option, not a file.
 
     Attributes:
         problems (list[Problem]): Every problem found so far, each once.
     """
 
-    def __init__(self, documents: Documents | None = None, *, full: bool = True, raising: bool = False) -> None:
+    def __init__(
+        self,
+        documents: Documents | None = None,
+        *,
+        full: bool = True,
+        raising: bool = False,
+        options: dict[str, str] | None = None,
+    ) -> None:
         self.documents = Documents() if documents is None else documents
         self.full, self.raising = full, raising
+        self.options = dict(options or {})
         self.problems: list[Problem] = []
         self._seen: set[Problem] = set()
 
@@ -78,7 +95,18 @@ class Validator:
         """The problems that stop a round (the others are warnings)."""
         return [p for p in self.problems if p.level == "error"]
 
+    def _as_option(self, problem: Problem) -> Problem:
+        """A problem of a value given as a command-line option: named by the option, its fix written as one."""
+        option = self.options.get(problem.key)
+        if not option or problem.file not in (OVERRIDES, option):
+            return problem
+        leaf = problem.key.rpartition(".")[2]
+        fix = re.sub(rf"\b{re.escape(leaf)}: ", f"{option} ", problem.fix).replace(problem.key, option)
+        message = problem.message.replace(problem.key, option)
+        return Problem(problem.level, COMMAND_LINE, None, option, message, fix)
+
     def _add(self, found: list[Problem]) -> list[Problem]:
+        found = [self._as_option(p) for p in found] if self.options else found
         new = [p for p in dict.fromkeys(found) if p not in self._seen]
         self._seen.update(new)
         self.problems += new
@@ -90,13 +118,23 @@ class Validator:
     def _stop_on_errors(self, round_id: str, profile: str) -> None:
         """In full raising mode: every error found so far in one :class:`ParamsError`."""
         errors = sorted(self.errors, key=lambda p: (p.file, p.line or 10**6))
-        if self.raising and errors:
-            raise ParamsError(
-                f"round '{round_id}' has {len(errors)} problem(s); nothing was run:\n"
-                + "\n".join(str(p) for p in errors),
-                fix=f"correct the file(s) above, then check again: yolo-workbook check params/{round_id}.yaml"
-                + (f" --profile {profile}" if profile else ""),
-            )
+        if not (self.raising and errors):
+            return
+        options = list(dict.fromkeys(p.key for p in errors if p.file == COMMAND_LINE))
+        one = len(options) == 1
+        give = (
+            f"give {', '.join(options)} {'a value as its fix' if one else 'values as their fixes'} above"
+            f" {'says' if one else 'say'}, or leave {'it' if one else 'them'} out to use the round's own"
+        )
+        check = f"yolo-workbook check params/{round_id}.yaml" + (f" --profile {profile}" if profile else "")
+        if len(options) == len(errors):  # the files are fine: only what was typed needs another value
+            fix = f"{give}; no params file needs a change"
+        else:
+            fix = f"correct the file(s) above, then check again: {check}" + (f"; and {give}" if options else "")
+        raise ParamsError(
+            f"round '{round_id}' has {len(errors)} problem(s); nothing was run:\n" + "\n".join(map(str, errors)),
+            fix=fix,
+        )
 
     # -- one file ---------------------------------------------------------------------------------
 
@@ -283,10 +321,10 @@ class Validator:
                 )
         if rnd.notebook in TRAINING_NOTEBOOKS:
             found += self._class_order(rnd, sources)
-        for dotted, message, fix in sweep_problems(rnd):
+        for dotted, message, fix in [*sweep_problems(rnd), *class_name_problems(rnd)]:
             file = where_set(rnd, dotted).partition(" (rounds.")[0]
             doc = sources.by_name().get(file)
-            line = doc.lines.get(dotted) if doc else None
+            line = (doc.lines.get(dotted) or doc.lines.get(f"rounds.{rnd.round_id}.{dotted}")) if doc else None
             found.append(Problem("error", file, line, dotted, f"{rnd.round_id}: {message}", fix))
         # Values that only go wrong after merging layers; the file that set each one is named.
         for section, values in (("train", rnd.train), ("predict", rnd.predict)):
@@ -368,6 +406,7 @@ def load(
     for_notebook: str = "",
     check: bool = True,
     documents: Documents | None = None,
+    options: dict[str, str] | None = None,
 ) -> Round:
     """Resolve a round: its ``extends`` chain, then local, profile and injected overlays, each file checked.
 
@@ -384,8 +423,10 @@ def load(
         use_local (bool): Overlay ``params/local.yaml`` when it exists.
         for_notebook (str): When given, the round must be one that this notebook runs.
         check (bool): Run every check of ``yolo-workbook check`` on the round: every error at once, in
-            one :class:`ParamsError`; warnings are printed.
+            one :class:`ParamsError`; warnings are logged.
         documents (Documents | None): Files already read in this call (a caller that loads several rounds).
+        options (dict[str, str] | None): For values of ``injected`` that a command line gave, the option of each
+            (``{"predict.tracker": "--tracker"}``): their problems, and the round's :meth:`Round.where`, name it.
 
     Returns:
         (Round): The resolved round.
@@ -401,11 +442,11 @@ def load(
         refuse_unknown_papermill_parameters(for_notebook or "this notebook")
     documents = Documents() if documents is None else documents
     sources = read_sources(round_id, profile=profile, params_dir=params_dir, use_local=use_local, documents=documents)
-    validator = Validator(documents, full=check, raising=True)
+    validator = Validator(documents, full=check, raising=True, options=options)
     validator.check_sources(sources)
     overrides = effective_overrides(sources, injected)
     validator.check_overrides(overrides, sources)
-    rnd = resolve(sources, overrides, for_notebook=for_notebook)
+    rnd = resolve(sources, overrides, for_notebook=for_notebook, options=options)
     for warning in validator.check_round(rnd, sources):
-        print(warning, file=sys.stderr)
+        LOGGER.warning("%s", warning, extra={logs.NAMES_LEVEL: True})  # file:line: warning: ...
     return rnd

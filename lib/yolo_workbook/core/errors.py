@@ -59,3 +59,7 @@ class DeploymentError(WorkbookError):
 
 class SweepError(WorkbookError):
     """A sweep round cannot run its trials (its backend is missing or unreachable, its objective unknown)."""
+
+
+class RayClusterError(WorkbookError):
+    """Ray is not installed, or the Ray cluster named does not answer or cannot be attached to."""

@@ -18,15 +18,19 @@ round), bound to the same token: a kernel reads it with :func:`handed_over` only
 under that lock, so a handoff never reaches another run of the round.
 
 Examples:
-    >>> from yolo_workbook import locks
+    >>> from yolo_workbook.core import locks
     >>> with locks.hold(folder, what="round 'r01_base'", fix="..."):  # doctest: +SKIP
     ...     train()
+
+A step that writes a round's folder does not take the lock itself: it starts a job
+(:mod:`yolo_workbook.core.jobs`), which takes it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -40,6 +44,7 @@ from typing import Any
 from yolo_workbook.core.errors import BusyError
 from yolo_workbook.core.files import read_json, write_json
 
+LOGGER = logging.getLogger(__name__)
 # Locks this process holds, by lock path: their token (a process holds a lock once, however nested).
 _HELD: dict[str, str] = {}
 _INHERITED_ENV = "YOLO_WORKBOOK_HELD_LOCKS"
@@ -179,7 +184,7 @@ def hold(folder: Path, *, what: str, fix: str, wait: float = 0) -> Iterator[Lock
         left = read_json(holder_path(path))
         took_over = left if isinstance(left, dict) and left.get("pid") != os.getpid() else None
         if took_over:
-            print(f"{what}: taking over the lock left by {describe_holder(took_over)}, which is gone", flush=True)
+            LOGGER.warning("%s: taking over the lock left by %s, which is gone", what, describe_holder(took_over))
         token = uuid.uuid4().hex
         write_json(
             holder_path(path),
@@ -220,12 +225,8 @@ def handed_over(folder: Path) -> dict[str, Any] | None:
     return facts if isinstance(facts, dict) else None
 
 
-def hold_round(folder: Path, round_id: str, profile: str) -> contextlib.AbstractContextManager[Lock]:
-    """The lock of a round's output folder: one run of a round at a time (CLI, pipeline, notebook)."""
-    name = f"round '{round_id}' (profile {profile or 'none'})"
-    return hold(
-        folder,
-        what=name,
-        fix="wait until that run ends, or stop it there (Ctrl-C, or kill its process); a run that was killed"
-        " frees the lock with its process, so running again then simply resumes it",
-    )
+# What a user can do when another process runs the round (a job over a round: yolo_workbook.core.jobs.for_round).
+ROUND_BUSY_FIX = (
+    "wait until that run ends, or stop it there (Ctrl-C, or kill its process); a run that was killed"
+    " frees the lock with its process, so running again then simply resumes it"
+)

@@ -15,6 +15,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+LOGGER = logging.getLogger(__name__)
 INTEL_WARNING = (
     "That is dangerous, since it can degrade performance or cause incorrect results. The best thing to do is to"
     " ensure that only a single OpenMP runtime is linked into the process, e.g. by avoiding static linking of the"
@@ -302,7 +304,7 @@ def _environment_findings(environ: dict[str, str], *, allowed: bool, duplicates:
 
 
 def apply_opt_in(runtime: dict[str, Any]) -> bool:
-    """Set ``KMP_DUPLICATE_LIB_OK=TRUE`` when the round opted in; print Intel's warning. Returns whether set.
+    """Set ``KMP_DUPLICATE_LIB_OK=TRUE`` when the round opted in; log Intel's warning. Returns whether set.
 
     Must run before torch is imported to help; the training and predict steps call it first.
     """
@@ -311,13 +313,14 @@ def apply_opt_in(runtime: dict[str, Any]) -> bool:
     if os.environ.get("KMP_DUPLICATE_LIB_OK") != "TRUE":
         os.environ["KMP_DUPLICATE_LIB_OK"] = "TRUE"
         late = " (torch was already imported in this process: restart the kernel for it to count)"
-        print(
-            "runtime.allow_duplicate_openmp: KMP_DUPLICATE_LIB_OK=TRUE" + (late if "torch" in sys.modules else ""),
-            f"\nIntel: {INTEL_WARNING}",
-            file=sys.stderr,
+        LOGGER.warning(
+            "runtime.allow_duplicate_openmp: KMP_DUPLICATE_LIB_OK=TRUE%s\nIntel: %s",
+            late if "torch" in sys.modules else "",
+            INTEL_WARNING,
         )
     return True
 
 
 if __name__ == "__main__":  # the child process of probe_runtimes
-    print(json.dumps(loaded_runtimes()))
+    # Its standard output is the answer that probe_runtimes parses, not a log line: a print, on purpose.
+    print(json.dumps(loaded_runtimes()))  # noqa: T201

@@ -1,14 +1,14 @@
 """A synthetic classroom video with ground truth, for counting and tracking scores.
 
-Rows of seats seen from the front of the room: each seat is a desk with a student just above it,
-a far row small and a near row large, drawn like the objects of the demo datasets (same shapes,
-colours, grey background and noise) so that the demo detectors recognise them. Events make raw
-per-frame counts wrong: a teacher (a grey shape of no class) walks slowly in front of the near
-row and hides what is behind; some students come in late or leave early; students duck out of
-sight for a moment while still present. One rare ``sitae`` (sometimes two) is there part of the
-time. The truth is written next to the video in the MOTChallenge layout of the design doc
-(``<stem>.truth/``: ``classes.txt``, ``gt/gt.txt``, ``counts.csv``, ``seqinfo.ini``), streaming,
-frame by frame, so a long video needs no more memory than a short one.
+Rows of seats seen from the front of the room: each seat is a desk with a student just above it, a
+far row small and a near row large, drawn like the objects of the demo datasets (same shapes and
+colours, from :mod:`.shapes`; same grey background and noise) so that the demo detectors recognise
+them. Events make raw per-frame counts wrong: a teacher (a grey shape of no class) walks slowly in
+front of the near row and hides what is behind; some students come in late or leave early; students
+duck out of sight for a moment while still present. One rare ``sitae`` (sometimes two) is there
+part of the time. The truth is written next to the video in the MOTChallenge layout of the design
+doc (``<stem>.truth/``: ``classes.txt``, ``gt/gt.txt``, ``counts.csv``, ``seqinfo.ini``),
+streaming, frame by frame, so a long video needs no more memory than a short one.
 
 Examples:
     >>> from yolo_workbook.data.classroom_video import write_classroom_video
@@ -29,7 +29,7 @@ import numpy as np
 
 from yolo_workbook.core.errors import WorkbookError
 from yolo_workbook.core.files import atomic_output, write_atomic
-from yolo_workbook.data.demo import CLASS_NAMES, _draw_object
+from yolo_workbook.data.shapes import CLASS_NAMES, draw_object
 
 STUDENT, DESK, SITAE = (CLASS_NAMES.index(name) for name in ("student", "desk", "sitae"))
 
@@ -224,7 +224,7 @@ def _frames(
             box = thing.box_at(frame)
             ducking = thing.ducking(frame)
             if not ducking:
-                _draw_object(img, thing.cls, box, shade=thing.shade)
+                draw_object(img, thing.cls, box, shade=thing.shade)
             present.append((thing, box, ducking))
         mask = _teacher_mask(passes, frame, scale, near_top, (height, width))
         if mask is not None:

@@ -4,7 +4,8 @@ Two datasets stand in for the founding user's classroom data: a first export (``
 and a second, "new data" export (``classroom.v2i``) that is darker, noisier and has smaller
 objects, so that the merge round has something real to merge. Three classes, one of them rare
 (about 10% of boxes), learnable by YOLOv8n from scratch on a CPU in a few minutes. A classroom
-video drawn with the same shapes, with its ground truth, comes from :mod:`.classroom_video`.
+video drawn with the same shapes (:mod:`.shapes`), with its ground truth, comes from
+:mod:`.classroom_video`.
 
 Examples:
     >>> from yolo_workbook.data.demo import write_demo_data
@@ -20,12 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-CLASS_NAMES = ("student", "desk", "sitae")
-RARE_CLASS = 2  # "sitae": the user's weak minority class
-
-# Colours are BGR (OpenCV). The rare class shares the student's hue family on purpose: it is
-# both rare and a little harder, so it trails the others after the base round, as in the diary.
-_COLOURS = {0: (200, 90, 40), 1: (40, 110, 190), 2: (185, 95, 60)}
+from yolo_workbook.data.classroom_video import write_classroom_video
+from yolo_workbook.data.shapes import CLASS_NAMES, RARE_CLASS, draw_object
 
 
 @dataclass(frozen=True)
@@ -88,22 +85,6 @@ def dataset_specs(size: str) -> list[DatasetSpec]:
     ]
 
 
-def _draw_object(img: np.ndarray, cls: int, box: tuple[int, int, int, int], shade: float) -> None:
-    import cv2
-
-    x1, y1, x2, y2 = box
-    colour = tuple(int(np.clip(c * shade, 0, 255)) for c in _COLOURS[cls])
-    if cls == 0:  # student: a filled ellipse (a head and shoulders seen from the front)
-        centre = ((x1 + x2) // 2, (y1 + y2) // 2)
-        cv2.ellipse(img, centre, ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360, colour, -1)
-    elif cls == 1:  # desk: a filled rectangle with a darker top edge
-        cv2.rectangle(img, (x1, y1), (x2, y2), colour, -1)
-        cv2.rectangle(img, (x1, y1), (x2, y1 + max(2, (y2 - y1) // 5)), (30, 60, 100), -1)
-    else:  # sitae: a triangle, close in colour to a student
-        pts = np.array([[(x1 + x2) // 2, y1], [x1, y2], [x2, y2]], dtype=np.int32)
-        cv2.fillPoly(img, [pts], colour)
-
-
 def _boxes_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
 
@@ -133,7 +114,7 @@ def render_image(
         else:
             continue
         placed.append(box)
-        _draw_object(img, cls, box, shade=float(rng.uniform(0.8, 1.2)))
+        draw_object(img, cls, box, shade=float(rng.uniform(0.8, 1.2)))
         labels.append((cls, (x1 + w / 2) / side, (y1 + h / 2) / side, w / side, h / side))
     return img, labels
 
@@ -210,7 +191,5 @@ def write_demo_data(root: str | Path, *, size: str = "demo") -> dict[str, Path]:
     first_spec, second_spec = dataset_specs(size)
     first = write_dataset(first_spec, root)
     second = write_dataset(second_spec, root)
-    from yolo_workbook.data.classroom_video import write_classroom_video  # it draws with this module's shapes
-
     written = write_classroom_video(root / "classroom_video.mp4", size=size)
     return {"first": first, "second": second, "video": written.video, "truth": written.truth}

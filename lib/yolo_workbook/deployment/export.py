@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.layers import EXPORT_FILES, EXPORT_FORMATS, TRAINING_NOTEBOOKS, Round, best_weights_of
-from yolo_workbook.core import locks, paths, schemas
+from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import DeploymentError
-from yolo_workbook.core.files import archive_previous, publish_folder, read_json, write_json
+from yolo_workbook.core.files import publish_folder, read_json, write_json
 from yolo_workbook.deployment import parity
 from yolo_workbook.training.checkpoints import require_modules
 
@@ -185,12 +185,12 @@ def export_round(
         require_modules(EXPORT_MODULES[fmt], purpose=f"exporting to {fmt}")
     imgsz = imgsz or int((record.get("train_args") or {}).get("imgsz") or rnd.train.get("imgsz") or 640)
     video = video_of(rnd)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):
+    with jobs.for_round(rnd) as job:
         staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER}.", dir=rnd.output_dir))
         try:
             report = _export_into(staging, rnd, formats, best=best, record=record, imgsz=imgsz, video=video,
                                   box_frames=box_frames, latency_frames=latency_frames)  # fmt: skip
-            archive_previous(rnd.output_dir, [FOLDER])
+            job.archive([FOLDER])  # an earlier export of the round
             folder = publish_folder(staging, rnd.output_dir / FOLDER)  # complete or not there
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # this run's own partial folder; nothing earlier

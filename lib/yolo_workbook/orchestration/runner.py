@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass
@@ -19,15 +20,15 @@ from yolo_workbook.config.params import (
     load_round,
     read_round_file,
 )
-from yolo_workbook.core import locks, paths, schemas
+from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import BusyError, ParamsError, RoundChangedError, RoundFailedError, WorkbookError
-from yolo_workbook.core.files import archive_previous
 from yolo_workbook.core.text import column_widths, format_duration, format_row
 from yolo_workbook.training import repeats, rerun
 from yolo_workbook.training.devices import check_round_devices
 from yolo_workbook.training.train import check_round
 from yolo_workbook.tuning import sweep
 
+LOGGER = logging.getLogger(__name__)
 # Rounds run in this order of kinds when nothing else decides: environment, training, prediction.
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}
 # The notebooks whose last cell rewrites the journal: after their rounds, a pipeline need not.
@@ -89,12 +90,12 @@ def run_round(round_id: str, *, profile: str = "", log_output: bool = True, forc
     import papermill
 
     rnd = load_round(round_id, profile=profile)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock:
-        return _run_locked(rnd, lock, log_output=log_output, force=force, papermill=papermill)
+    with jobs.for_round(rnd) as job:  # held until the notebook ends: its kernel works under this job
+        return _run_locked(rnd, job, log_output=log_output, force=force, papermill=papermill)
 
 
-def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
-    """:func:`run_round` once it holds the round's lock (its kernel works under the same lock)."""
+def _run_locked(rnd: Round, job: jobs.Job, *, log_output: bool, force: bool, papermill: Any) -> Path | None:
+    """:func:`run_round` once it holds the round's job (its kernel works under the same job)."""
     round_id, out_dir = rnd.round_id, rnd.output_dir
     training = rnd.notebook in TRAINING_NOTEBOOKS
     checks = None
@@ -105,32 +106,32 @@ def _run_locked(rnd: Round, lock: locks.Lock, *, log_output: bool, force: bool, 
         sweep.check_sweep(rnd)  # a sweep's section and its Ray cluster, before a kernel starts
         if training:
             check_round_devices(rnd)  # the GPUs it names, on this machine
+    executed = out_dir / f"{rnd.notebook}.ipynb"
     if training and checks and checks.state:
-        record = checks.state.record or {}
-        lacking = repeats.missing_seeds(rnd, record) or sweep.missing_trials(rnd)
-        if checks.state.state == "up-to-date" and lacking and not force:  # its own run is done: only what it lacks
-            print(f"== {round_id}: finished; training the repeats or trials it lacks", flush=True)
-            state = checks.state
-        else:
-            state = rerun.check_rerun(rnd, checks.state, force=force)
-        if state.state == "up-to-date" and not lacking:
+        lacking = len(repeats.missing_seeds(rnd, checks.state.record or {})) or sweep.missing_trials(rnd)
+        state = rerun.check_rerun(rnd, checks.state, force=force, lacking=lacking)  # as the kernel will decide
+        if state.state == "up-to-date":
             if not videoscore.is_current(rnd):  # a round trained before the video had ground truth, or changed since
-                print(f"== {round_id}: up to date; scoring it on the video", flush=True)
-                print(videoscore.format_video_score(videoscore.score_round_on_video(rnd), rnd), flush=True)
+                LOGGER.info("== %s: up to date; scoring it on the video", round_id)
+                LOGGER.info(videoscore.format_video_score(videoscore.score_round_on_video(rnd), rnd))
                 refresh_journal(rnd.profile)
             return None
-        archive_previous(out_dir, [f"{rnd.notebook}.ipynb"])  # train/ stays: it may be resumed
+        if state.state == "complete":
+            LOGGER.info("== %s: finished; training the repeats or trials it lacks", round_id)
+        # train/ may be resumed: the kernel decides it, and moves the rest of an earlier result into the same
+        # history folder when it trains anew (the checks it reuses read the folder as it is now).
+        job.archive([executed.name])
     else:
-        archive_previous(out_dir)
+        job.archive()
+    job.claim(executed.name)  # the kernel leaves the notebook it runs in alone
     parameters = dict(read_round_file(round_id))
     parameters.update(profile=rnd.profile, force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    executed = out_dir / f"{rnd.notebook}.ipynb"
-    print(f"== {round_id} ({rnd.notebook}, profile {rnd.profile or 'none'}) -> {executed}", flush=True)
-    # The kernel works under this lock, and reuses the checks above while what they read is unchanged.
+    LOGGER.info("== %s (%s, profile %s) -> %s", round_id, rnd.notebook, rnd.profile or "none", executed)
+    # The kernel works under this job, and reuses the checks above while what they read is unchanged.
     handoff = rerun.handoff(rnd, checks) if checks else None
     try:
-        with lock.shared_with_children(handoff):
+        with job.shared_with_children(handoff):
             papermill.execute_notebook(
                 str(notebook_path(rnd.notebook)),
                 str(executed),
@@ -214,7 +215,7 @@ def run_pipeline(
     """
     ids = round_ids or list_rounds()
     ordered = pipeline_order(with_dependencies(ids, profile=profile))
-    print("pipeline: " + " -> ".join(r.round_id for r in ordered), flush=True)
+    LOGGER.info("pipeline: %s", " -> ".join(r.round_id for r in ordered))
     outcomes: list[RunOutcome] = []
     broken: set[str] = set()
     for rnd in ordered:
@@ -251,7 +252,7 @@ def refresh_journal(profile: str) -> None:
     try:
         write_journal(profile)
     except Exception as exc:  # the journal is a report: never let it cost a round
-        print(f"warning: the journal could not be refreshed: {exc}", file=sys.stderr)
+        LOGGER.warning("the journal could not be refreshed: %s", exc)
 
 
 def format_outcomes(outcomes: list[RunOutcome]) -> str:

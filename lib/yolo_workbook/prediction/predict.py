@@ -2,6 +2,8 @@
 
 Output, in ``outputs/<profile>/<job_id>/``:
 
+Each frame is a :class:`~yolo_workbook.prediction.detections.Detections`, written as:
+
 - ``detections.jsonl``: one frame per line, flushed as it comes (an interruption keeps every
   finished frame);
 - ``detections.json``: the diary's shape ``[{"frame_id", "detections": [{"class", "confidence",
@@ -28,12 +30,13 @@ from typing import IO, Any
 from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS
 from yolo_workbook.config.params import Round, save_resolved
 from yolo_workbook.config.trackers import tracker_names
-from yolo_workbook.core import locks, openmp, paths, schemas
+from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import PredictError
-from yolo_workbook.core.files import archive_previous, atomic_output, write_atomic, write_json
+from yolo_workbook.core.files import atomic_output, write_atomic, write_json
+from yolo_workbook.prediction.detections import Detections
 from yolo_workbook.prediction.track import ClassTrackers, input_conf, mot_name, open_trackers
 from yolo_workbook.training import rerun
-from yolo_workbook.training.train import load_model, resolve_start_weights
+from yolo_workbook.training.weights import load_model, resolve_start_weights
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
 PREDICT_OUTPUTS = [
@@ -44,8 +47,7 @@ PREDICT_OUTPUTS = [
     "annotated",
     "classes.txt",
     "tracks.mot.txt",
-    "tracks.*.mot.txt",
-]
+]  # and tracks.<tracker>.mot.txt for each tracker after the first
 DEFAULT_CONF = 0.25  # ultralytics' predictor uses 0.25 when conf is not given
 
 
@@ -129,45 +131,23 @@ def check_predict_args(rnd: Round) -> dict[str, Any]:
     return args
 
 
-def frame_record(
+def frame_detections(
     result: Any,
     frame_id: int,
     time_s: float | None,
     *,
     track_ids: list[int | None] | None = None,
     min_conf: float = 0.0,
-) -> dict[str, Any]:
-    """One frame in the diary's shape, with the added fields ``class_id``, ``time_s`` and size.
+) -> Detections:
+    """One frame's detections; :meth:`~yolo_workbook.prediction.detections.Detections.to_record` writes it in the
+    diary's shape.
 
     With ``track_ids`` (one per box, from :class:`~yolo_workbook.prediction.track.ClassTrackers`) each
-    detection gains ``track_id``, and only boxes above ``min_conf`` are written (the tracker saw all).
+    detection has its track id, and only boxes above ``min_conf`` are kept (the tracker saw all).
     """
-    names = result.names
-    detections = []
-    boxes = result.boxes
-    if boxes is not None and len(boxes):
-        rows = zip(boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True)
-        for index, (cls, conf, xyxy) in enumerate(rows):
-            if min_conf and conf <= min_conf:  # ultralytics keeps conf > threshold: the same boxes as without tracking
-                continue
-            detection = {
-                "class": names[int(cls)],
-                "confidence": round(float(conf), 5),
-                "bbox": [round(float(v), 2) for v in xyxy],
-                "class_id": int(cls),
-            }
-            if track_ids is not None:
-                detection["track_id"] = track_ids[index]
-            detections.append(detection)
-    height, width = result.orig_shape[:2]
-    return {
-        "frame_id": frame_id,
-        "detections": detections,
-        "time_s": None if time_s is None else round(time_s, 4),
-        "source": Path(str(result.path)).name,
-        "width": int(width),
-        "height": int(height),
-    }
+    frame = Detections.from_ultralytics(result, frame_id, time_s, track_ids=track_ids)
+    # ultralytics keeps conf > threshold: the same boxes as without tracking
+    return frame[frame.confidence > min_conf] if min_conf else frame
 
 
 def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | None = None) -> PredictResult:
@@ -177,8 +157,8 @@ def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | 
         rnd (Round): A resolved predict round (``model.from`` names the round whose weights to use).
         weights (Path | None): Other weights than ``model.from``'s: a training round's own best weights,
             scored on the video (see :mod:`yolo_workbook.attendance.videoscore`).
-        out_dir (Path | None): Where to write instead of the round's folder; the caller holds the lock of the
-            folder it lies in.
+        out_dir (Path | None): Where to write instead of the round's folder (a training round's ``video/``). The
+            earlier result there, every file of it, moves to its ``history/`` first.
 
     Returns:
         (PredictResult): Paths of what was written, and the summary.
@@ -187,33 +167,29 @@ def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | 
         >>> from yolo_workbook.config.params import load_round
         >>> result = predict_to_json(load_round("p01_video", profile="ci"))  # doctest: +SKIP
     """
-    openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     args = check_predict_args(rnd)
-    # One job writes a folder at a time. A caller that names out_dir (a round's video/ folder) works under the
-    # lock of the round that holds it: the runner's (see attendance.videoscore).
-    guard = locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) if out_dir is None else contextlib.nullcontext()
-    out_dir = out_dir or rnd.output_dir
-    with guard:
-        if weights is None:
-            handed = rerun.handed_checks(rnd, training=False)  # the runner's check of the weights, still unchanged
-            weights_path = handed.start_weights if handed else resolve_start_weights(rnd)
-        else:
+    with jobs.for_round(rnd, out_dir) as job:  # one prediction writes a folder at a time
+        if weights is not None:
             weights_path = str(weights)
+        else:  # the runner's check of the weights, while it still holds
+            handed = rerun.handed_checks(rnd, job.handed, training=False)
+            weights_path = handed.start_weights if handed else resolve_start_weights(rnd)
         source, is_video = _resolve_source(rnd)
         fps, total = _video_facts(source) if is_video else (None, None)
-        return _predict_locked(rnd, args, weights_path, source, is_video, fps, total, out_dir)
+        return _predict_locked(rnd, job, args, weights_path, source, is_video, fps, total)
 
 
 def _predict_locked(
     rnd: Round,
+    job: jobs.Job,
     args: dict[str, Any],
     weights: str,
     source: str,
     is_video: bool,
     fps: float | None,
     total: int | None,
-    out_dir: Path,
 ) -> PredictResult:
+    out_dir = job.folder
     stride = int(args.get("vid_stride", 1)) if is_video else 1
     model = load_model(weights, where=rnd.where("model", "from"))  # a bad file stops here, before anything moves
     trackers = open_trackers(
@@ -223,7 +199,8 @@ def _predict_locked(
         vid_stride=stride,
     )  # a bad tracker file stops here too
     out_dir.mkdir(parents=True, exist_ok=True)
-    archive_previous(out_dir, PREDICT_OUTPUTS)
+    job.archive()  # all of the earlier result, whichever step wrote it (counts, the executed notebook)
+    job.claim(*PREDICT_OUTPUTS, *(mot_name(config) for config in trackers[1:]))
     save_resolved(rnd, out_dir / "params.resolved.yaml")
     if args.get("save"):
         args.update(project=str(out_dir), name="annotated", exist_ok=False)
@@ -250,16 +227,16 @@ def _predict_locked(
         for index, result in enumerate(model.predict(source=source, stream=True, verbose=False, **args)):
             frame_id = source_frame(index, stride) if is_video else index
             ids = [t.update(result.boxes, result.orig_img, frame_id) for t in tracking]
-            record = frame_record(
+            frame = frame_detections(
                 result,
                 frame_id,
                 frame_id / fps if fps else None,
                 track_ids=ids[0] if ids else None,
                 min_conf=output_conf if trackers else 0.0,
             )
-            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            stream.write(json.dumps(frame.to_record(), ensure_ascii=False) + "\n")
             stream.flush()  # a crash keeps every finished frame
-            counts = Counter(d["class"] for d in record["detections"])
+            counts = frame.counts()
             for name in counts.keys() - histogram.keys():
                 histogram[name] = Counter({0: frames})  # the frames before its first detection
             for name, per_frame in histogram.items():

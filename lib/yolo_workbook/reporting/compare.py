@@ -2,12 +2,13 @@
 
 Where both rounds kept their validation's per-image detail (``val_stats.npz``), every delta of the verdict
 carries its 95% bootstrap interval and a word (:mod:`yolo_workbook.reporting.intervals`). Where the round or its
-base was trained with several seeds (``repeat: N``), every delta also says whether it is within the training
-noise they measured (:mod:`yolo_workbook.reporting.noise`).
+base was trained with several seeds (``repeat: N``), that word also weighs the training noise they measured
+(:mod:`yolo_workbook.reporting.noise`): ``better`` or ``worse`` only beyond both, else ``within noise``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Any
@@ -93,17 +94,27 @@ def comparison(record: dict[str, Any], base: dict[str, Any] | None) -> intervals
 
 
 def _delta_text(delta: float, found: intervals.Comparison | str, metric: str, noise: Noise | None = None) -> str:
+    """One delta of the verdict: its interval and one word (:func:`intervals.call_of`), with the training noise."""
     interval = found.intervals.get(metric) if isinstance(found, intervals.Comparison) else None
-    text = f"{delta:+.3f}" if interval is None or interval.low is None else interval.text()
-    return text + (noise.text(metric, delta) if noise else "")
+    if interval is None or interval.low is None or interval.high is None:  # the training noise's own call, if any
+        return f"{delta:+.3f}" + (noise.text(metric, delta) if noise else "")
+    band = noise.band(metric) if noise else None
+    if noise is None or band is None:
+        return interval.text()
+    word = intervals.call_of(interval.low, interval.high, delta=interval.delta, band=band)
+    return f"{dataclasses.replace(interval, call=word).text()} ({noise.source(metric)})"
 
 
 def verdict(record: dict[str, Any], base: dict[str, Any] | None) -> str:
     """One line computed from the numbers, each delta with its 95% interval and word when both rounds kept
     their val_stats, e.g. ``mAP50-95 +0.041 [+0.01, +0.07] better vs r03_merge; sitae AP50 -0.006 [-0.05, +0.04]
-    within noise``; otherwise the deltas alone and why there is no interval. When the round or its base has
-    repeats, each delta then says how it compares with their training noise, e.g. ``, within training noise ±0.085
-    (3 seeds of r03_merge)``."""
+    within noise``; otherwise the deltas alone and why there is no interval.
+
+    When the round or its base has repeats, the word (``better``, ``worse``, ``within noise``) weighs the interval
+    and their training noise together: ``better`` or ``worse`` only when the delta is beyond both, else ``within
+    noise`` (:func:`intervals.call_of`), the band beside it, e.g. ``+0.008 [+0.00, +0.01] within noise (training
+    noise ±0.043, 3 seeds of r03_merge)``. A delta without an interval says where it stands against the training
+    noise alone, e.g. ``+0.040, beyond training noise ±0.028 (3 seeds of r03_merge)``."""
     if record.get("status") != "ok" or not record.get("overall"):
         return f"{record.get('status', '?')}: {record.get('error') or 'no metrics'}"
     overall = record["overall"]
@@ -200,7 +211,7 @@ def verdict_for(record: dict[str, Any], *, profile: str) -> str:
 
 
 def format_comparison(records: list[dict[str, Any]], *, changed: int = 0) -> str:
-    """Per round: the verdict against its base (the leaderboard is :func:`metrics.format_leaderboard`); with
+    """Per round: the verdict against its base (the leaderboard is :func:`~.leaderboard.format_leaderboard`); with
     ``changed`` > 0, then up to that many val images per round where its weakest class went from missed to found
     and the reverse."""
     rows = [[record["round_id"], verdict(record, base_of(record, records))] for record in records]

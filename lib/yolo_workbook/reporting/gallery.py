@@ -260,11 +260,6 @@ def draw_failure(stats: ValStats, failure: Failure, *, side: int = THUMB) -> byt
     return buffer.getvalue()
 
 
-def draw_failures(stats: ValStats, found: Failures, *, side: int = THUMB) -> dict[str, list[bytes]]:
-    """Thumbnails (JPEG bytes) of each kind of :class:`Failures`, in its order, keyed by the kind's title."""
-    return {title: [draw_failure(stats, item, side=side) for item in items] for title, items in found.kinds()}
-
-
 def confusion_matrix(stats: ValStats) -> np.ndarray:
     """Ultralytics' confusion matrix of the statistics, normalized per true class (columns; last = background).
 

@@ -3,8 +3,9 @@
 Two rounds validated on the same images are compared by a paired bootstrap: 1000 times, draw the val
 images with replacement, the same draw for both rounds, and compute each round's AP on the drawn images
 (an image drawn twice counts twice). The 2.5th and 97.5th percentiles of the deltas give a 95% interval:
-above 0 is "better", below 0 "worse", across 0 "within noise". Rounds validated on different images are
-resampled each on its own ("unpaired"). The point estimate is ultralytics' own ``ap_per_class``.
+above 0 is "better", below 0 "worse", across 0 "within noise"; when the rounds also measured their training
+noise, "better" and "worse" need the delta beyond that too (:func:`call_of`). Rounds validated on different images
+are resampled each on its own ("unpaired"). The point estimate is ultralytics' own ``ap_per_class``.
 
 The AP of a resample is computed for all resamples at once (:func:`resampled_ap`), the way ``ap_per_class``
 computes it for one: predictions sorted by confidence, per class cumulative TP/FP, the precision envelope
@@ -232,13 +233,40 @@ class Comparison:
         }
 
 
-def call_of(low: float, high: float) -> str:
-    """``better`` when the interval is above 0, ``worse`` below, ``within noise`` when it spans 0."""
+def call_of(low: float, high: float, *, delta: float | None = None, band: float | None = None) -> str:
+    """The verdict's one word for a delta: ``better``, ``worse`` or ``within noise`` (the one place of this rule).
+
+    Without training noise (``band`` None: neither round has repeats), the 95% bootstrap interval decides alone:
+    ``better`` when it lies above 0, ``worse`` below 0, ``within noise`` when it spans 0. With training noise, the
+    word says what a user may conclude from both: ``better`` (``worse``) only when the delta is beyond both, the
+    interval above (below) 0 *and* the delta beyond the band (``delta > band``, or ``delta < -band``); otherwise
+    ``within noise``, whichever of the two it stays inside. Without an interval the verdict has no word, only the
+    training noise's own call (``within training noise`` / ``beyond training noise``,
+    :meth:`yolo_workbook.reporting.noise.Noise.call`).
+
+    Args:
+        low (float): The interval's low end (2.5th percentile of the resampled deltas).
+        high (float): Its high end (97.5th percentile).
+        delta (float | None): The delta, compared with ``band``.
+        band (float | None): The metric's training noise band (:meth:`yolo_workbook.reporting.noise.Noise.band`);
+            None when not measured.
+
+    Returns:
+        (str): ``better``, ``worse`` or ``within noise``.
+
+    Examples:
+        >>> call_of(0.001, 0.014)
+        'better'
+        >>> call_of(0.001, 0.014, delta=0.008, band=0.043)
+        'within noise'
+    """
     if low > 0:
-        return "better"
-    if high < 0:
-        return "worse"
-    return "within noise"
+        word, beyond_noise = "better", band is None or (delta is not None and delta > band)
+    elif high < 0:
+        word, beyond_noise = "worse", band is None or (delta is not None and delta < -band)
+    else:
+        return "within noise"
+    return word if beyond_noise else "within noise"
 
 
 def _draws(n_images: int, rng: np.random.Generator, resamples: int) -> np.ndarray:

@@ -11,18 +11,19 @@ import base64
 import functools
 import html
 import io
-import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.attendance.job import read_attendance
 from yolo_workbook.core import locks, paths
+from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
-from yolo_workbook.reporting import compare, gallery, noise, plots, videoplots
+from yolo_workbook.reporting import compare, gallery, noise, plots, sweepplots, sweeptext, videoplots
 from yolo_workbook.reporting.exporttext import export_html, export_markdown, read_export
-from yolo_workbook.reporting.sweeptext import journal_html, journal_markdown, journal_sweep
+from yolo_workbook.reporting.leaderboard import Leaderboard, leaderboard
 from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
 from yolo_workbook.training.valstats import load_val_stats
@@ -130,7 +131,7 @@ BEST_NOTE = (
 )
 
 
-def _leaderboard_markdown(board: metrics.Leaderboard) -> list[str]:
+def _leaderboard_markdown(board: Leaderboard) -> list[str]:
     """The leaderboard as a Markdown table, the best values in bold."""
     if not board.rows:
         return ["(no finished rounds yet)"]
@@ -147,7 +148,7 @@ def _leaderboard_markdown(board: metrics.Leaderboard) -> list[str]:
     return [*lines, "", BEST_NOTE]
 
 
-def _leaderboard_html(board: metrics.Leaderboard) -> str:
+def _leaderboard_html(board: Leaderboard) -> str:
     """The leaderboard as an HTML table: numbers right-aligned, each metric column's best marked ``best``."""
     if not board.rows:
         return "<p>(no finished rounds yet)</p>"
@@ -224,6 +225,38 @@ def _gallery_markdown(shown: dict[str, Any], figure_dir: str) -> list[str]:
     return out
 
 
+def sweep_entry(
+    round_dir: Path, figure: Callable[[str, list[Path], Callable[[], Any]], bytes], figures: dict[str, bytes]
+) -> dict[str, Any] | None:
+    """What the journal shows of a sweep round: the ledger, ``sweep.best.yaml`` and the figures' names.
+
+    The text comes from :mod:`.sweeptext`, the figures from :mod:`.sweepplots`: the journal is where both meet.
+
+    Args:
+        round_dir (Path): The round's output folder.
+        figure (Callable): ``(name, sources, draw) -> PNG bytes`` (the journal's figure cache).
+        figures (dict[str, bytes]): The journal's figures, to which the sweep's are added.
+
+    Returns:
+        (dict[str, Any] | None): ``{ledger, best_yaml, figure_names}``, ``{problem}`` when trials.json is
+        invalid, or ``None`` when the round is not a sweep.
+    """
+    try:
+        ledger = sweeptext.read_sweep(round_dir)
+    except SweepError as exc:
+        return {"problem": exc.message}
+    if ledger is None:
+        return None
+    names = []
+    for kind, draw in (("trials", sweepplots.objective_by_trial), ("arguments", sweepplots.objective_by_argument)):
+        name = f"{round_dir.name}_sweep_{kind}.png"
+        figures[name] = figure(name, [round_dir / sweeptext.TRIALS_FILE], functools.partial(draw, ledger))
+        names.append(name)
+    best = round_dir / sweeptext.BEST_FILE
+    best_yaml = best.read_text(encoding="utf-8") if best.is_file() else ""
+    return {"ledger": ledger, "best_yaml": best_yaml, "figure_names": names}
+
+
 def build(profile: str) -> dict[str, Any]:
     """Everything the journal says, as data (figures as PNG bytes)."""
     records = metrics.load_records(profile)
@@ -252,7 +285,7 @@ def build(profile: str) -> dict[str, Any]:
                 "repeats": noise.runs_table(record),
                 "gallery": _gallery(record, base, profile, figures) if record.get("per_class") else None,
                 "export": read_export(paths.round_dir(rid, profile)),
-                "sweep": journal_sweep(
+                "sweep": sweep_entry(
                     paths.round_dir(rid, profile),
                     lambda name, sources, draw: _figure(name, sources, profile, draw),
                     figures,
@@ -279,7 +312,7 @@ def build(profile: str) -> dict[str, Any]:
         "profile": profile or "default",
         "written": time.strftime("%Y-%m-%d %H:%M"),
         "lineage": lineage(records),
-        "leaderboard": metrics.leaderboard(records),
+        "leaderboard": leaderboard(records),
         "entries": entries,
         "predictions": predictions,
         "figures": figures,
@@ -337,7 +370,7 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             if name in journal["figures"]:
                 out += ["", f"![{name}]({figure_dir}/{name})"]
         if entry.get("sweep"):
-            out += journal_markdown(entry["sweep"], figure_dir)
+            out += sweeptext.journal_markdown(entry["sweep"], figure_dir)
         if entry.get("gallery"):
             out += _gallery_markdown(entry["gallery"], figure_dir)
         if entry.get("export"):
@@ -428,7 +461,7 @@ def to_html(journal: dict[str, Any]) -> str:
             if name in journal["figures"]:
                 body.append(img(name, name))
         if entry.get("sweep"):
-            body.append(journal_html(entry["sweep"], img))
+            body.append(sweeptext.journal_html(entry["sweep"], img))
         if entry.get("gallery"):
             body += failures(entry["gallery"])
         if entry.get("export"):
@@ -499,10 +532,3 @@ def write_journal(profile: str) -> tuple[Path, Path]:
         md_path = write_atomic(folder / "journal.md", to_markdown(journal))
         html_path = write_atomic(folder / "journal.html", to_html(journal))
     return md_path, html_path
-
-
-def journal_facts(md_path: Path) -> str:
-    """What nbval can check: the rounds the journal covers."""
-    text = md_path.read_text(encoding="utf-8")
-    rounds = [line[3:] for line in text.splitlines() if line.startswith("## ") and line[3:4].islower()]
-    return json.dumps({"journal": md_path.name, "rounds": rounds})

@@ -13,7 +13,11 @@ it is itself rough (2 degrees of freedom): read the band as an order of magnitud
 
 This says nothing about the validation images: the bootstrap interval beside it does
 (:mod:`yolo_workbook.reporting.intervals`). A delta can be beyond training noise and still within the
-noise of a small val split, or the reverse.
+noise of a small val split, or the reverse. So where the verdict has both, it gives one word for both
+(:func:`yolo_workbook.reporting.intervals.call_of`): ``better`` or ``worse`` only beyond both, else
+``within noise``, with the band beside it (:meth:`Noise.source`); ``within training noise`` and
+``beyond training noise`` are then only what ``metrics.json`` keeps per metric, and what the verdict says
+where it has no interval.
 """
 
 from __future__ import annotations
@@ -52,11 +56,18 @@ class Noise:
         return "within training noise" if abs(delta) <= band else "beyond training noise"
 
     def text(self, metric: str, delta: float | None) -> str:
-        """``, within training noise ±0.085 (3 seeds of r03_merge)`` for the verdict, or ``""``."""
+        """``, within training noise ±0.085 (3 seeds of r03_merge)`` for a verdict without an interval, or ``""``."""
         call = self.call(metric, delta)
         if not call:
             return ""
         return f", {call} ±{self.band(metric):.3f} ({self.runs[metric]} seeds of {' and '.join(self.rounds)})"
+
+    def source(self, metric: str) -> str:
+        """``training noise ±0.085, 3 seeds of r03_merge``: the band beside a verdict's word, or ``""``."""
+        band = self.band(metric)
+        if band is None:
+            return ""
+        return f"training noise ±{band:.3f}, {self.runs[metric]} seeds of {' and '.join(self.rounds)}"
 
     def as_record(self, deltas: dict[str, float | None]) -> dict[str, Any]:
         """The ``training_noise`` field of ``metrics.json``'s ``comparison``, for the deltas given (metric -> delta)."""

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from yolo_workbook.core import paths
+from yolo_workbook.prediction.detections import Detections
 from yolo_workbook.training import metrics
 
 
@@ -117,15 +118,15 @@ def round_vs_base(record: dict[str, Any], base: dict[str, Any] | None) -> Any:
     return fig
 
 
-def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 4) -> Any:
-    """A few frames of a video (or images) with their detections drawn, from the JSON records."""
+def annotated_frames(frames: list[Detections], source: str, *, count: int = 4) -> Any:
+    """A few frames of a video (or images) with their detections drawn."""
     from pathlib import Path
 
     import cv2
 
     plt = _pyplot()
 
-    with_detections = [f for f in frames if f["detections"]] or frames
+    with_detections = [f for f in frames if len(f)] or frames
     step = max(1, len(with_detections) // count)
     chosen = with_detections[::step][:count]
     fig, axes = plt.subplots(1, max(1, len(chosen)), figsize=(3 * max(1, len(chosen)), 3.2), squeeze=False)
@@ -133,28 +134,28 @@ def annotated_frames(frames: list[dict[str, Any]], source: str, *, count: int = 
     capture = cv2.VideoCapture(source) if is_video else None
     for ax, frame in zip(axes[0], chosen, strict=False):
         if capture is not None:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, frame["frame_id"])
+            capture.set(cv2.CAP_PROP_POS_FRAMES, frame.frame_id)
             ok, image = capture.read()
         else:
             folder = Path(source) if Path(source).is_dir() else Path(source).parent
-            image = cv2.imread(str(folder / frame.get("source", "")))
+            image = cv2.imread(str(folder / frame.source))
             ok = image is not None
         if not ok:
             continue
         ax.imshow(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        for det in frame["detections"]:
-            x1, y1, x2, y2 = det["bbox"]
+        for (x1, y1, x2, y2), name, confidence, track_id in zip(
+            frame.xyxy, frame.class_name, frame.confidence, frame.track_ids(), strict=True
+        ):
             ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color="yellow", linewidth=1.5))
             ax.text(
                 x1,
                 y1,
-                ("" if det.get("track_id") is None else f"#{det['track_id']} ")
-                + f"{det['class']} {det['confidence']:.2f}",
+                ("" if track_id is None else f"#{track_id} ") + f"{name} {confidence:.2f}",
                 color="black",
                 fontsize=7,
                 bbox={"facecolor": "yellow", "pad": 1, "linewidth": 0},
             )
-        ax.set_title(f"frame {frame['frame_id']}", fontsize=9)
+        ax.set_title(f"frame {frame.frame_id}", fontsize=9)
         ax.axis("off")
     if capture is not None:
         capture.release()

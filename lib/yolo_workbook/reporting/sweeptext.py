@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import YamlReadError, parse_yaml
 from yolo_workbook.core.text import column_widths, format_duration, format_row
 from yolo_workbook.tuning import ledger as ledgers
@@ -234,46 +233,16 @@ def sweep_html(
 
 
 def journal_markdown(shown: dict[str, Any], figure_dir: str) -> list[str]:
-    """:func:`sweep_markdown` of what :func:`journal_sweep` found, or why its trials.json cannot be shown."""
+    """:func:`sweep_markdown` of what the journal found (:func:`yolo_workbook.reporting.journal.sweep_entry`), or
+    why its trials.json cannot be shown."""
     if "problem" in shown:
         return ["", "### Sweep", "", f"trials.json cannot be shown: {shown['problem']}"]
     return sweep_markdown(shown["ledger"], shown["best_yaml"], shown["figure_names"], figure_dir=figure_dir)
 
 
 def journal_html(shown: dict[str, Any], img: Callable[[str, str], str]) -> str:
-    """:func:`sweep_html` of what :func:`journal_sweep` found, or why its trials.json cannot be shown."""
+    """:func:`sweep_html` of what the journal found (:func:`yolo_workbook.reporting.journal.sweep_entry`), or why
+    its trials.json cannot be shown."""
     if "problem" in shown:
         return f"<h3>Sweep</h3><p>trials.json cannot be shown: {html.escape(shown['problem'])}</p>"
     return sweep_html(shown["ledger"], shown["best_yaml"], shown["figure_names"], img=img)
-
-
-def journal_sweep(
-    round_dir: Path, figure: Callable[[str, list[Path], Callable[[], Any]], bytes], figures: dict[str, bytes]
-) -> dict[str, Any] | None:
-    """What the journal shows of a sweep round: the ledger, ``sweep.best.yaml`` and the figures' names.
-
-    Args:
-        round_dir (Path): The round's output folder.
-        figure (Callable): ``(name, sources, draw) -> PNG bytes`` (the journal's figure cache).
-        figures (dict[str, bytes]): The journal's figures, to which the sweep's are added.
-
-    Returns:
-        (dict[str, Any] | None): ``{ledger, best_yaml, figure_names}``, ``{problem}`` when trials.json is
-        invalid, or ``None`` when the round is not a sweep.
-    """
-    from yolo_workbook.reporting import sweepplots
-
-    try:
-        ledger = read_sweep(round_dir)
-    except SweepError as exc:
-        return {"problem": exc.message}
-    if ledger is None:
-        return None
-    names = []
-    for kind, draw in (("trials", sweepplots.objective_by_trial), ("arguments", sweepplots.objective_by_argument)):
-        name = f"{round_dir.name}_sweep_{kind}.png"
-        figures[name] = figure(name, [round_dir / TRIALS_FILE], lambda draw=draw: draw(ledger))
-        names.append(name)
-    best = round_dir / BEST_FILE
-    best_yaml = best.read_text(encoding="utf-8") if best.is_file() else ""
-    return {"ledger": ledger, "best_yaml": best_yaml, "figure_names": names}

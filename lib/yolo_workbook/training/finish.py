@@ -4,11 +4,14 @@ sweep's best trial), and the workbook's whole copy of ``last.pt`` after each che
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.core.files import atomic_output
 from yolo_workbook.training import checkpoints, valstats
+
+LOGGER = logging.getLogger(__name__)
 
 
 def trained_metrics(
@@ -19,7 +22,7 @@ def trained_metrics(
     final evaluation does it, its figures into ``<run>/``."""
     if getattr(trainer, "validator", None) is not None and getattr(trainer.validator, "metrics", None) is not None:
         return trainer
-    print(f"validating {best} here: the training ran in other processes (several GPUs)")
+    LOGGER.info("validating %s here: the training ran in other processes (several GPUs)", best)
     run_dir = best.parent.parent
     return validate_trained(best, train_args, run_dir.parent, recorder, name=run_dir.name)
 

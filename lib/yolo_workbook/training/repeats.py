@@ -17,6 +17,7 @@ changed inputs) moves ``repeats/`` with the rest of the round folder to ``histor
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import traceback
@@ -27,7 +28,9 @@ from yolo_workbook.config.params import Round
 from yolo_workbook.core.files import archive_previous
 from yolo_workbook.data import dataset
 from yolo_workbook.training import metrics
+from yolo_workbook.training.fit import fit
 
+LOGGER = logging.getLogger(__name__)
 FOLDER = "repeats"
 
 
@@ -123,7 +126,7 @@ def train_missing(
 
     setup_ultralytics(names)
     folder = rnd.output_dir / FOLDER
-    print(
+    LOGGER.info(
         f"{rnd.round_id}: repeat {rnd.repeat}: training seed(s) {', '.join(map(str, missing))} to measure training"
         f" noise, into {folder} (the round's own run, seed {own['seed'] if own else '?'}, is kept as it is)"
     )
@@ -132,17 +135,17 @@ def train_missing(
         try:
             run = train_one(rnd, seed, start_weights=start_weights, data_yaml=data_yaml, names=names, folder=folder)
         except KeyboardInterrupt:
-            print(f"{rnd.round_id}: repeat seed {seed} stopped; the record keeps the runs finished so far")
+            LOGGER.warning(f"{rnd.round_id}: repeat seed {seed} stopped; the record keeps the runs finished so far")
             raise
         except Exception as exc:  # the round's own result stands; the repeat is tried again on the next run
             traceback.print_exc()
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            print(f"{rnd.round_id}: repeat seed {seed} failed ({reason}); run the round again to retry it")
+            LOGGER.warning(f"{rnd.round_id}: repeat seed {seed} failed ({reason}); run the round again to retry it")
             continue
         runs.append(run)
         record["repeats"] = repeats_field(runs)
         metrics.write_record(record, metrics_path)
-        print(f"{rnd.round_id}: seed {seed}: mAP50 {run['mAP50']:.3f}, mAP50-95 {run['mAP50-95']:.3f}")
+        LOGGER.info(f"{rnd.round_id}: seed {seed}: mAP50 {run['mAP50']:.3f}, mAP50-95 {run['mAP50-95']:.3f}")
     return record
 
 
@@ -155,7 +158,7 @@ def train_one(
     model = YOLO(start_weights)
     started = time.time()
     arguments = {**rnd.train, "seed": seed}
-    model.train(data=str(data_yaml), project=str(folder), name=f"seed_{seed}", exist_ok=True, **arguments)
+    fit(rnd, model, data=str(data_yaml), project=str(folder), name=f"seed_{seed}", exist_ok=True, **arguments)
     det = model.trainer.validator.metrics
     per_class = metrics.per_class_numbers(det, names)
     return {

@@ -15,10 +15,12 @@ States of a round folder:
 - ``finish``: not finished, but its checkpoint holds the last epoch (killed after training, during
   the final validation or the record): validate the best weights and write the record; nothing trains.
 - ``restart``: not finished and not resumable: the partial results move to ``history/``, train anew.
+- ``complete``: up to date, but its record lacks runs it now asks for (``repeat: N``, a sweep's
+  ``trials``): train only those (decided by :func:`check_rerun`).
 
 These checks run once per round. ``yolo-workbook run`` runs them before it starts the notebook's
-kernel, and hands what they established to the kernel (:func:`handoff`, through the round's lock:
-:meth:`yolo_workbook.core.locks.Lock.shared_with_children`). The kernel reuses it
+kernel, and hands what they established to the kernel (:func:`handoff`, through the round's job:
+:meth:`yolo_workbook.core.jobs.Job.shared_with_children`). The kernel reuses it
 (:func:`handed_checks`) only for the same round, profile and resolved params, and only when every
 file the checks read is as it was (size and modification time); otherwise, and in a notebook run
 without the runner (plain papermill, JupyterLab), it checks everything itself.
@@ -28,16 +30,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.params import Round
-from yolo_workbook.core import locks
 from yolo_workbook.core.errors import RoundChangedError
 from yolo_workbook.core.files import read_json
 from yolo_workbook.training import checkpoints, metrics
 
+LOGGER = logging.getLogger(__name__)
 # Words, bookkeeping and switches that do not change what is trained (a logger or an OpenMP opt-in); the
 # settings of the round's video score (predict, attendance): the score is redone on its own when they change;
 # and repeat: the round's own run is the same whatever it says (a finished round trains only its missing repeats).
@@ -194,20 +197,35 @@ def round_state(rnd: Round, inputs: dict[str, Any]) -> RoundState:
     return RoundState("restart", changes, record)
 
 
-def check_rerun(rnd: Round, state: RoundState, *, force: bool) -> RoundState:
-    """Say what running the round again does; refuse to replace a finished round with other inputs.
+def check_rerun(rnd: Round, state: RoundState, *, force: bool, lacking: int = 0) -> RoundState:
+    """Decide what running the round again does, and say it; refuse to replace a finished round with other inputs.
+
+    The one place where this is decided: the runner (before a kernel starts), :func:`~yolo_workbook.training.train.
+    train_round` and a sweep (in the kernel) all ask it.
+
+    Args:
+        rnd (Round): The round.
+        state (RoundState): Its state (:func:`round_state`).
+        force (bool): Train it again whatever its state.
+        lacking (int): How many runs its finished record lacks: the repeats of ``repeat: N``
+            (:func:`yolo_workbook.training.repeats.missing_seeds`) or a sweep's trials.
 
     Returns:
-        (RoundState): ``state``; a forced run of an up-to-date round comes back as ``changed`` (train again).
+        (RoundState): ``state``; an up-to-date round that lacks runs comes back as ``complete`` (train only those);
+        a forced run of an up-to-date round as ``changed`` (train again).
 
     Raises:
         RoundChangedError: The round finished with other inputs and ``force`` is off; nothing was run.
     """
+    if state.state == "up-to-date" and lacking and not force:
+        return replace(state, state="complete")
     if state.state == "up-to-date" and not force:
         finished = (state.record or {}).get("finished_at", "")
-        print(
-            f"{rnd.round_id} is up to date (finished {finished}; same params, starting weights and data):"
-            " nothing to train. To train it again anyway: --force (CLI) or -p force True (papermill)."
+        LOGGER.info(
+            "%s is up to date (finished %s; same params, starting weights and data): nothing to train."
+            " To train it again anyway: --force (CLI) or -p force True (papermill).",
+            rnd.round_id,
+            finished,
         )
     elif state.state == "changed" and not force:
         changes = "\n".join(f"  - {change}" for change in state.changes)
@@ -217,7 +235,7 @@ def check_rerun(rnd: Round, state: RoundState, *, force: bool) -> RoundState:
             f" {rnd.output_dir / 'history'}/, nothing is deleted. Or save the change as a new round file.",
         )
     elif state.state == "restart" and state.changes:
-        print(f"{rnd.round_id}: the earlier run did not finish ({'; '.join(state.changes)}); training anew")
+        LOGGER.info("%s: the earlier run did not finish (%s); training anew", rnd.round_id, "; ".join(state.changes))
     elif state.state == "up-to-date":
         return replace(state, state="changed")  # forced: train again
     return state
@@ -258,20 +276,24 @@ def handoff(rnd: Round, checks: RoundChecks) -> dict[str, Any] | None:
     return facts if len(json.dumps(facts, ensure_ascii=False).encode()) < _HANDOFF_LIMIT else None
 
 
-def handed_checks(rnd: Round, *, training: bool) -> RoundChecks | None:
+def handed_checks(rnd: Round, facts: dict[str, Any] | None, *, training: bool) -> RoundChecks | None:
     """The checks that the runner handed to this kernel for ``rnd``, when they still hold; else None (check again).
 
-    Call it while holding the round's lock: only a handoff made under the lock this process works
-    under counts (:func:`yolo_workbook.core.locks.handed_over`). It holds when it is for the same round,
-    profile, notebook and resolved params, and every file the checks read has the size and
-    modification time it had (:func:`input_stamps`). When it does not, one line says why.
+    Args:
+        rnd (Round): The round.
+        facts (dict | None): What the runner handed over with the round's job (:attr:`yolo_workbook.core.jobs.Job.
+            handed`: only a handoff made under the lock this process works under reaches it).
+        training (bool): A training round's checks (else a prediction's).
+
+    They hold when they are for the same round, profile, notebook and resolved params, and every file
+    the checks read has the size and modification time it had (:func:`input_stamps`). When they do not,
+    one line says why.
     """
-    facts = locks.handed_over(rnd.output_dir)
     if facts is None:
         return None
     why = _why_not_current(rnd, facts, training=training)
     if why:
-        print(f"{rnd.round_id}: the runner's checks of this round no longer hold ({why}); checking again")
+        LOGGER.info("%s: the runner's checks of this round no longer hold (%s); checking again", rnd.round_id, why)
         return None
     handed = facts.get("state")
     state = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from dataclasses import dataclass
@@ -11,27 +12,19 @@ from typing import Any
 from yolo_workbook.config import classmap
 from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem
 from yolo_workbook.config.explain import yolo_command
-from yolo_workbook.config.layers import export_reference, exported_weights_of
-from yolo_workbook.config.params import Round, best_weights_of, is_round_reference, save_resolved
-from yolo_workbook.config.schema import weights_from_problem
-from yolo_workbook.core import locks, openmp, paths
-from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotRunError
-from yolo_workbook.core.files import archive_previous
+from yolo_workbook.config.params import Round, save_resolved
+from yolo_workbook.core import jobs, paths
+from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
-from yolo_workbook.training import checkpoints, metrics, repeats, rerun, valstats
+from yolo_workbook.training import metrics, repeats, rerun, valstats
 from yolo_workbook.training.devices import check_round_devices
 from yolo_workbook.training.finish import keep_resume_copy, trained_metrics, validate_trained, wait_for_background_plots
-from yolo_workbook.training.loggers import active_loggers, check_loggers
+from yolo_workbook.training.fit import fit
+from yolo_workbook.training.loggers import check_loggers
+from yolo_workbook.training.weights import load_model, resolve_start_weights
 
-# What a round folder holds after training; moved to history/ before the round runs again.
-ROUND_OUTPUTS = [
-    "train", "metrics.json", "params.resolved.yaml", "data.yaml", "train_oversampled.txt", valstats.FILE_NAME,
-    "video",  # the round's video score (attendance.videoscore)
-    repeats.FOLDER,
-    "export",  # yolo-workbook export: an export of earlier weights
-    "trials", "trials.json", "sweep.best.yaml", "ray",  # a sweep round's trials (yolo_workbook.tuning)
-]  # fmt: skip
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,79 +42,6 @@ class TrainResult:
     best_weights: Path
     metrics_path: Path
     record: dict[str, Any]
-
-
-def resolve_start_weights(rnd: Round) -> str:
-    """Return what ``YOLO(...)`` should load for this round.
-
-    ``model.from`` is a round id (that round's best weights under the same profile), a model
-    yaml (``yolov8n.yaml``: a fresh model), or a weights file (a path, or an ultralytics name such
-    as ``yolov8n.pt`` that is downloaded when missing). ``ROUND:onnx`` / ``ROUND:openvino`` (predict rounds)
-    is that round's export (``yolo-workbook export``), checked to load.
-    """
-    source = rnd.weights_from
-    where = rnd.where("model", "from")
-    problem = weights_from_problem(source)
-    if problem:
-        raise ParamsError(f"{where}: model.from {problem[0]}", fix=problem[1])
-    exported = export_reference(source)
-    if exported:  # a round's export (ROUND:onnx, ROUND:openvino): predict rounds only (config.validate)
-        round_id, fmt = exported
-        profile = f" --profile {rnd.profile}" if rnd.profile else ""
-        command = f"yolo-workbook export {round_id}{profile} --format {fmt}"
-        exported_path = exported_weights_of(round_id, rnd.profile, fmt)
-        imgsz = rnd.predict.get("imgsz")
-        return str(
-            checkpoints.check_export(
-                exported_path, fmt, where=where, export_command=command, imgsz=int(imgsz) if imgsz else None
-            )
-        )
-    if is_round_reference(source):
-        best = best_weights_of(source, rnd.profile)
-        if not best.is_file():
-            profile = f" --profile {rnd.profile}" if rnd.profile else ""
-            raise WeightsFromNotRunError(
-                f"round '{rnd.round_id}' starts from the best weights of round '{source}', which has not run"
-                f" under profile '{rnd.profile or 'default'}' (looked for {best})",
-                fix=f"run it first: yolo-workbook run params/{source}.yaml{profile}"
-                f"  (yolo-workbook pipeline{profile} runs the rounds they start from first)",
-            )
-        return str(checkpoints.check_weights_file(best, where=where))
-    if source.endswith((".yaml", ".yml")):
-        local = paths.project_path(source)
-        return str(local) if local.is_file() else source  # ultralytics knows yolov8n.yaml etc.
-    local = paths.project_path(source)
-    if local.is_file():
-        return str(checkpoints.check_weights_file(local, where=where))
-    return str(checkpoints.check_weights_file(Path(_download_weights(source, where)), where=where))
-
-
-def _download_weights(name: str, where: str) -> str:
-    from ultralytics.utils import WEIGHTS_DIR
-
-    cached = WEIGHTS_DIR / Path(name).name
-    if cached.is_file():
-        return str(cached)
-    message = (
-        f"{where}: weights '{name}' are not on this machine and could not be downloaded"
-        f" (looked in {paths.PROJECT_ROOT} and {WEIGHTS_DIR})"
-    )
-    fix = (
-        f"put {Path(name).name} in {paths.PROJECT_ROOT} or {WEIGHTS_DIR}, or train from scratch with"
-        f" 'model: {{from: {Path(name).stem}.yaml}}' (the demo profile does this)"
-    )
-    if "/" in name or "\\" in name:
-        raise WeightsError(message, fix=fix)
-    from ultralytics.utils.downloads import attempt_download_asset
-
-    try:
-        WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-        got = Path(attempt_download_asset(str(cached)))
-    except Exception as exc:  # ultralytics raises ConnectionError, OSError, ... when offline
-        raise WeightsError(f"{message}: {str(exc).splitlines()[0]}", fix=fix) from None
-    if not got.is_file():
-        raise WeightsError(message, fix=fix)
-    return str(got)
 
 
 def check_train_args(rnd: Round) -> dict[str, Any]:
@@ -177,7 +97,7 @@ def prepare_data(rnd: Round, round_dir: Path) -> Path:
             classes=list(options.get("classes") or []),
             target_share=float(options.get("target_share", 0)),
         )
-        print(
+        LOGGER.info(
             f"oversampling {', '.join(facts['classes'])}: {facts['share_before']:.1%} -> {facts['share_after']:.1%}"
             f" of training boxes ({facts['added']} image entries repeated)"
         )
@@ -218,13 +138,12 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
             f"{rnd.where('sweep', 'space')}: round '{rnd.round_id}' is a sweep (it has a 'sweep:' section)",
             fix="run it with yolo_workbook.tuning.sweep.train_or_sweep (notebooks 03 and 04), or yolo-workbook run",
         )
-    openmp.apply_opt_in(rnd.runtime)  # before torch loads, or it cannot help
     check_loggers(rnd)
     train_args = check_train_args(rnd)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):  # before anything is read to decide or moved
+    with jobs.for_round(rnd) as job:  # before anything is read to decide or moved
         # The runner's checks when it ran them for this kernel and they still hold; else every check here.
-        checks = rerun.handed_checks(rnd, training=True) or check_round(rnd, training=True)
-        return _train_locked(rnd, train_args, checks, force=force)
+        checks = rerun.handed_checks(rnd, job.handed, training=True) or check_round(rnd, training=True)
+        return _train_locked(rnd, job, train_args, checks, force=force)
 
 
 def check_round(rnd: Round, *, training: bool) -> rerun.RoundChecks:
@@ -254,20 +173,24 @@ def check_round(rnd: Round, *, training: bool) -> rerun.RoundChecks:
     return rerun.RoundChecks(weights, stamps, inputs, rerun.round_state(rnd, inputs))
 
 
-def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChecks, *, force: bool) -> TrainResult:
+def _train_locked(
+    rnd: Round, job: jobs.Job, train_args: dict[str, Any], checks: rerun.RoundChecks, *, force: bool
+) -> TrainResult:
     round_dir = rnd.output_dir
     best, metrics_path = round_dir / "train" / "weights" / "best.pt", round_dir / "metrics.json"
     weights, inputs, state = checks.start_weights, checks.inputs, checks.state
     if inputs is None or state is None:
         raise ValueError(f"the checks of round '{rnd.round_id}' are a prediction's, not a training round's")
-    state = rerun.check_rerun(rnd, state, force=force)
-    if state.state == "up-to-date":  # its own run is done; the repeats it lacks (repeat: N) are trained
-        found = state.record or {}
-        if repeats.missing_seeds(rnd, found):  # on the data its own run trained on (the same fingerprint)
-            data_yaml = prepare_data(rnd, round_dir)
-            found = repeats.train_missing(
-                rnd, found, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path
-            )
+    lacking = repeats.missing_seeds(rnd, state.record or {})
+    state = rerun.check_rerun(rnd, state, force=force, lacking=len(lacking))
+    if state.state == "up-to-date":
+        return TrainResult(round_dir, best, metrics_path, state.record or {})
+    if state.state == "complete":  # its own run is done: the repeats it lacks, on the data it trained on
+        LOGGER.info("%s: finished; training the %d repeat(s) it lacks", rnd.round_id, len(lacking))
+        data_yaml = prepare_data(rnd, round_dir)
+        found = repeats.train_missing(
+            rnd, state.record or {}, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path
+        )
         return TrainResult(round_dir, best, metrics_path, found)
     resume_from = state.last_weights if state.state in ("resume", "finish") and not force else None
     round_dir.mkdir(parents=True, exist_ok=True)
@@ -276,17 +199,19 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
         rows = metrics.read_results_csv(round_dir / "train" / "results.csv")
         earlier_seconds = rows[-1].get("time", 0.0) if rows else 0.0
         if state.state == "finish":
-            print(
+            LOGGER.info(
                 f"{rnd.round_id}: all {len(rows)} epochs were trained before the run was stopped; validating"
                 f" {best} and writing the record (nothing is trained again)"
             )
         else:
-            print(f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)")
+            LOGGER.info(
+                f"{rnd.round_id}: resuming the interrupted training from {resume_from} ({len(rows)} epochs done)"
+            )
     finishing = state.state == "finish" and resume_from is not None  # validates best.pt: no model to load here
     # Loaded before anything moves: a file that cannot be loaded stops the round with one line naming it.
     model = None if finishing else load_model(resume_from or weights, where=rnd.where("model", "from"))
     if not resume_from:
-        archive_previous(round_dir, ROUND_OUTPUTS)
+        job.archive()  # the whole earlier result (its video score, export, repeats...), into one history folder
     data_yaml = prepare_data(rnd, round_dir)
     save_resolved(rnd, round_dir / "params.resolved.yaml", command=yolo_command(rnd, start_weights=weights))
     from yolo_workbook.core.fonts import setup_ultralytics
@@ -298,7 +223,7 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
         weights_names = [str(n) for _, n in sorted((getattr(model, "names", None) or {}).items())]
         transfer = classmap.head_transfer(weights_names, data_names, cls_remap=bool(train_args.get("cls_remap", True)))
         if transfer and transfer["how"] != "same":
-            print(f"{rnd.round_id}: {transfer['text']}")
+            LOGGER.info(f"{rnd.round_id}: {transfer['text']}")
 
     def record(status: str, error: str = "", trainer: Any = None) -> dict[str, Any]:
         built = metrics.build_record(
@@ -329,13 +254,10 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
         else:
             model.add_callback("on_model_save", keep_resume_copy)
             model.add_callback("on_val_start", recorder.on_val_start)
-            with active_loggers(rnd) as where:
-                for name, place in where.items():
-                    print(f"{rnd.round_id}: logging to {name} at {place}")
-                if resume_from:
-                    model.train(resume=str(resume_from), data=str(data_yaml))
-                else:
-                    model.train(data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
+            if resume_from:
+                fit(rnd, model, resume=str(resume_from), data=str(data_yaml))
+            else:
+                fit(rnd, model, data=str(data_yaml), project=str(round_dir), name="train", exist_ok=False, **train_args)
             trainer = trained_metrics(model.trainer, best, {**train_args, "data": str(data_yaml)}, recorder)
     except KeyboardInterrupt:
         record("interrupted", "KeyboardInterrupt: run the round again to resume it")
@@ -349,17 +271,3 @@ def _train_locked(rnd: Round, train_args: dict[str, Any], checks: rerun.RoundChe
     final = record("ok", "", trainer)  # written before any repeat: a stopped repeat leaves it whole
     final = repeats.train_missing(rnd, final, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path)
     return TrainResult(round_dir, best, metrics_path, final)
-
-
-def load_model(weights: str, *, where: str) -> Any:
-    """``YOLO(weights)``, or one :class:`WeightsError` naming the file when it cannot be loaded."""
-    from ultralytics import YOLO
-
-    try:
-        return YOLO(weights)
-    except Exception as exc:  # torch's unpickling errors, a state_dict without a model, ...
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise WeightsError(
-            f"{where}: cannot load weights {weights}: {reason[:200]}",
-            fix="point model.from (or --weights) at a checkpoint that ultralytics wrote; nothing was moved",
-        ) from None

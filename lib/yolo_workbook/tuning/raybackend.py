@@ -13,120 +13,44 @@ Ray Tune runs the trials; the workbook keeps what it keeps with the local backen
   (``sweep.ray.storage`` elsewhere).
 
 Which Ray: ``sweep.ray.address``, else ``RAY_ADDRESS``, else a local Ray started for the sweep and stopped
-after it. An address is checked to answer (a TCP connection, a few seconds) before Ray is asked to attach,
-so a wrong or closed address fails at once with its name. On a cluster every node needs the project at the
-same path (its ``outputs/`` on shared storage) and the workbook installed: see ``docs/how-to/ray-cluster.md``.
+after it (:mod:`yolo_workbook.core.raycluster`, shared by any job that fans out on Ray). On a cluster every
+node needs the project at the same path (its ``outputs/`` on shared storage) and the workbook installed: see
+``docs/how-to/ray-cluster.md``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from yolo_workbook.core import openmp, paths
-from yolo_workbook.core.errors import SweepError
+from yolo_workbook.core import openmp, paths, raycluster
 from yolo_workbook.core.files import read_json, write_json
 from yolo_workbook.tuning import ledger as ledgers
 from yolo_workbook.tuning import trial as trials
+from yolo_workbook.tuning.run import SweepRun
 
-if TYPE_CHECKING:
-    from yolo_workbook.tuning.sweep import _Run
-
-INSTALL_FIX = 'pip install -e ".[sweep]" (Ray Tune and Optuna; environment.yml has them)'
-CONNECT_TIMEOUT_S = 3.0
+LOGGER = logging.getLogger(__name__)
 ROW_FILE = ledgers.ROW_FILE
-PASSED_ON = ("PYTHONUTF8",)  # to every Ray worker, besides the workbook's own folders
-
-
-def _import_ray(where: str = "") -> Any:
-    try:
-        import ray
-        from ray import tune  # noqa: F401
-    except ImportError as exc:
-        said = f"{where}: " if where else ""
-        message = f"{said}sweep.backend is ray, but Ray Tune is not installed ({exc})"
-        raise SweepError(message, fix=INSTALL_FIX) from None
-    return ray
-
-
-def ray_address(spec_ray: dict[str, Any]) -> tuple[str, str]:
-    """The cluster to attach to and where that came from: ``sweep.ray.address``, ``RAY_ADDRESS``, or ``("", "")``
-    (a local Ray started for the sweep)."""
-    if spec_ray.get("address"):
-        return str(spec_ray["address"]), "sweep.ray.address"
-    if os.environ.get("RAY_ADDRESS"):
-        return os.environ["RAY_ADDRESS"], "RAY_ADDRESS"
-    return "", ""
-
-
-def check_reachable(address: str, origin: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Refuse, within ``timeout`` seconds, a Ray address that does not answer (``auto`` and ``local`` are Ray's).
-
-    Raises:
-        SweepError: Nothing listens at ``host:port`` (naming the address and where it was set).
-    """
-    if address in ("auto", "local"):
-        return
-    host_port = address.split("://", 1)[-1].rstrip("/")
-    host, _, port = host_port.rpartition(":")
-    if not host or not port.isdigit():
-        raise SweepError(
-            f"{origin} is {address!r}: not host:port", fix="write the head node's address, e.g. 10.0.0.5:6379"
-        )
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise SweepError(
-            f"cannot reach the Ray cluster at {address} ({origin}): {exc.strerror or exc} after at most {timeout:g} s",
-            fix="start it (ray start --head --port=6379 on the head node) or correct the address; to run on this"
-            " machine alone, unset RAY_ADDRESS and sweep.ray.address (a local Ray is started), or use backend: local",
-        ) from None
 
 
 def check_backend(spec_ray: dict[str, Any], *, where: str = "") -> None:
     """Refuse, before a sweep moves anything, a Ray backend that cannot run: Ray missing, an address not answering.
 
     Raises:
-        SweepError: With the fix (install the extra; start the cluster or correct the address).
+        RayClusterError: With the fix (install the extra; start the cluster or correct the address).
     """
-    _import_ray(where)
-    address, origin = ray_address(spec_ray)
+    raycluster.import_ray(where)
+    address, origin = raycluster.ray_address(str(spec_ray.get("address") or ""), "sweep.ray.address")
     if address:
-        check_reachable(address, origin)
+        raycluster.check_reachable(address, origin)
 
 
 def start_ray(spec_ray: dict[str, Any]) -> tuple[Any, bool]:
-    """Attach to the cluster, or start a local Ray; returns ``(ray, started_here)``."""
-    ray = _import_ray()
-    address, origin = ray_address(spec_ray)
-    if address:
-        check_reachable(address, origin)
-    if ray.is_initialized():
-        return ray, False
-    # A trial finds the project, its params and its outputs where this process does (on a cluster: the same paths on
-    # shared storage); it stays in the current folder (Ray would move it into its own trial folder).
-    environment = {key: os.environ[key] for key in PASSED_ON if key in os.environ}
-    environment.update(
-        YOLO_WORKBOOK_ROOT=str(paths.PROJECT_ROOT),
-        YOLO_WORKBOOK_OUTPUTS=str(paths.outputs_root().resolve()),  # absolute: a worker starts in its own folder
-        YOLO_WORKBOOK_PARAMS=str(paths.params_dir().resolve()),
-        RAY_CHDIR_TO_TRIAL_DIR="0",
-    )
-    options: dict[str, Any] = {"include_dashboard": False, "runtime_env": {"env_vars": environment}}
-    if not address:
-        options["num_cpus"] = os.cpu_count() or 1
-    try:
-        ray.init(address=address or None, **options)
-    except (ConnectionError, RuntimeError, TimeoutError) as exc:
-        raise SweepError(
-            f"Ray could not attach to {address or 'a local Ray'}{f' ({origin})' if origin else ''}: {exc}",
-            fix="check that the cluster runs the same Ray version (ray --version) and answers at that address",
-        ) from None
-    return ray, True
+    """A sweep's Ray (:func:`yolo_workbook.core.raycluster.start_ray`): ``sweep.ray.address``, ``RAY_ADDRESS``, or a
+    local Ray; returns ``(ray, started_here)``."""
+    return raycluster.start_ray(str(spec_ray.get("address") or ""), "sweep.ray.address")
 
 
 def _searcher_class() -> type:
@@ -135,7 +59,7 @@ def _searcher_class() -> type:
     class LedgerSearcher(Searcher):
         """Ray Tune's source of trials: the sweep's own numbers and arguments, the ledger written as they go."""
 
-        def __init__(self, run: _Run, metric: str, mode: str) -> None:
+        def __init__(self, run: SweepRun, metric: str, mode: str) -> None:
             super().__init__(metric=metric, mode=mode)
             self.run = run
             self.todo = run.todo()
@@ -149,7 +73,7 @@ def _searcher_class() -> type:
             self.numbers[trial_id] = number
             self.run.save(ledgers.running_row(number, arguments, backend="ray"))
             total, said = self.run.spec.trials, trials.shown(arguments)
-            print(f"{self.run.rnd.round_id}: trial {number} of {total} (Ray): {said}", flush=True)
+            LOGGER.info("%s: trial %s of %s (Ray): %s", self.run.rnd.round_id, number, total, said)
             return {"number": number, "arguments": arguments}
 
         def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
@@ -169,7 +93,7 @@ def _searcher_class() -> type:
     return LedgerSearcher
 
 
-def ended_row(run: _Run, number: int, *, error: bool) -> dict[str, Any]:
+def ended_row(run: SweepRun, number: int, *, error: bool) -> dict[str, Any]:
     """A Ray trial's ledger row: the one it wrote when it ran to its end, else the one it wrote after its last
     epoch, ended here (a trial that ASHA stopped is ``pruned``; one that raised is ``failed``)."""
     folder = run.rnd.output_dir / ledgers.trial_folder(number)
@@ -191,7 +115,7 @@ def ended_row(run: _Run, number: int, *, error: bool) -> dict[str, Any]:
     return row
 
 
-def run_storage(run: _Run) -> Path:
+def run_storage(run: SweepRun) -> Path:
     """Where Ray Tune keeps the sweep's experiment state: ``sweep.ray.storage``, or ``<round>/ray``."""
     given = str(run.spec.ray.get("storage") or "")
     return paths.project_path(given) if given else run.rnd.output_dir / "ray"
@@ -228,7 +152,7 @@ def _trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
     write_json(row_file, row)
 
 
-def run_trials(run: _Run) -> None:
+def run_trials(run: SweepRun) -> None:
     """Train the sweep's missing trials as Ray Tune trials; the ledger is written by the searcher as they go."""
     if not run.todo():
         return

@@ -18,8 +18,8 @@ trial that was running, with its arguments.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,13 @@ import yaml
 from yolo_workbook.config.explain import yolo_command
 from yolo_workbook.config.params import Round, next_round_id, save_resolved
 from yolo_workbook.config.sweeps import SweepSpec, parse_sweep
-from yolo_workbook.core import locks, openmp, paths
+from yolo_workbook.core import jobs
 from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import archive_previous, publish_folder, write_atomic
 from yolo_workbook.data import dataset
 from yolo_workbook.training import metrics, rerun, valstats
 from yolo_workbook.training.finish import validate_trained
 from yolo_workbook.training.train import (
-    ROUND_OUTPUTS,
     TrainResult,
     check_round,
     check_train_args,
@@ -43,8 +42,11 @@ from yolo_workbook.training.train import (
     train_round,
 )
 from yolo_workbook.tuning import ledger as ledgers
+from yolo_workbook.tuning import raybackend
 from yolo_workbook.tuning import trial as trials
+from yolo_workbook.tuning.run import SweepRun
 
+LOGGER = logging.getLogger(__name__)
 BEST_FILE = "sweep.best.yaml"
 
 
@@ -91,8 +93,6 @@ def check_sweep(rnd: Round) -> SweepSpec | None:
     spec = parse_sweep(rnd)
     check_objective_class(rnd, spec)
     if spec.backend == "ray":  # before anything moves: Ray installed, the cluster's address answering
-        from yolo_workbook.tuning import raybackend
-
         raybackend.check_backend(spec.ray, where=rnd.where("sweep", "backend"))
     return spec
 
@@ -126,14 +126,13 @@ def run_sweep(rnd: Round, *, force: bool = False) -> TrainResult:
         SweepError: No trial ended with an objective; the Ray backend is missing or unreachable.
     """
     spec = check_sweep(rnd) or parse_sweep(rnd)
-    openmp.apply_opt_in(rnd.runtime)
     check_train_args(rnd)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile):
-        checks = rerun.handed_checks(rnd, training=True) or check_round(rnd, training=True)
-        return _sweep_locked(rnd, spec, checks, force=force)
+    with jobs.for_round(rnd) as job:
+        checks = rerun.handed_checks(rnd, job.handed, training=True) or check_round(rnd, training=True)
+        return _sweep_locked(rnd, job, spec, checks, force=force)
 
 
-def _sweep_locked(rnd: Round, spec: SweepSpec, checks: rerun.RoundChecks, *, force: bool) -> TrainResult:
+def _sweep_locked(rnd: Round, job: jobs.Job, spec: SweepSpec, checks: rerun.RoundChecks, *, force: bool) -> TrainResult:
     round_dir = rnd.output_dir
     inputs, state = checks.inputs or {}, checks.state
     if state is None:
@@ -147,24 +146,25 @@ def _sweep_locked(rnd: Round, spec: SweepSpec, checks: rerun.RoundChecks, *, for
         ledger = None  # forced: the damaged file moves to history/ with the rest, below
     same = ledger is not None and ledger["inputs_sha256"] == digest
     lacking = max(spec.trials - len(ledgers.ended(ledger)), 0) if ledger is not None else spec.trials
-    if state.state == "up-to-date" and same and lacking and not force:
-        print(f"{rnd.round_id}: finished with {spec.trials - lacking} trials; training the {lacking} more it now asks")
-        archive_previous(round_dir, ["metrics.json"])  # the finished record is replaced once the trials end
-    else:
-        state = rerun.check_rerun(rnd, state, force=force)  # says up to date, or refuses other inputs
-        if state.state == "up-to-date":
-            return _result(round_dir, state.record or {})
-    if same and not force and state.state in ("up-to-date", "resume", "finish", "restart", "new"):
-        if state.state != "up-to-date":
+    state = rerun.check_rerun(rnd, state, force=force, lacking=lacking if same else 0)  # or refuses other inputs
+    if state.state == "up-to-date":
+        return _result(round_dir, state.record or {})
+    if state.state == "complete":
+        LOGGER.info(
+            f"{rnd.round_id}: finished with {spec.trials - lacking} trials; training the {lacking} more it asks"
+        )
+        job.archive(["metrics.json"])  # the finished record is replaced once the trials end
+    if same and not force and state.state in ("complete", "resume", "finish", "restart", "new"):
+        if state.state != "complete":
             done = len(ledgers.ended(ledger))
-            print(f"{rnd.round_id}: going on with the stopped sweep: {done} of {spec.trials} trials ended before")
+            LOGGER.info(f"{rnd.round_id}: going on with the stopped sweep: {done} of {spec.trials} trials ended before")
     else:
-        archive_previous(round_dir, ROUND_OUTPUTS)  # trials.json and trials/ with the rest: nothing is deleted
+        job.archive()  # the whole earlier result, trials.json and trials/ included: nothing is deleted
         ledger = None
     round_dir.mkdir(parents=True, exist_ok=True)
     ledger = ledger or ledgers.new_ledger(rnd, spec, inputs_digest=digest)
     for number in ledgers.adopt_finished(ledger, round_dir):
-        print(f"{rnd.round_id}: trial {number} had ended (its trial.json); it is not trained again")
+        LOGGER.info(f"{rnd.round_id}: trial {number} had ended (its trial.json); it is not trained again")
     ledger["budget"] = {"trials": spec.trials, "epochs": spec.epochs, "early_stop": spec.early_stop or False}
     data_yaml = prepare_data(rnd, round_dir)
     names = dataset.class_names(dataset.read_data_yaml(data_yaml))
@@ -180,70 +180,15 @@ def _sweep_locked(rnd: Round, spec: SweepSpec, checks: rerun.RoundChecks, *, for
     )  # fmt: skip
     interrupted.update(inputs=inputs)
     metrics.write_record(interrupted, round_dir / "metrics.json")
-    run = _Run(rnd, spec, ledger, start_weights=checks.start_weights, data_yaml=data_yaml, names=names)
+    run = SweepRun(rnd, spec, ledger, start_weights=checks.start_weights, data_yaml=data_yaml, names=names)
     if spec.backend == "ray":
-        from yolo_workbook.tuning import raybackend
-
         raybackend.run_trials(run)
     else:
         run_local(run)
     return promote(run, inputs=inputs)
 
 
-@dataclasses.dataclass
-class _Run:
-    """One run of a sweep: what every trial needs, and the ledger it writes after each trial."""
-
-    rnd: Round
-    spec: SweepSpec
-    ledger: dict[str, Any]
-    start_weights: str
-    data_yaml: Path
-    names: list[str]
-    started: float = dataclasses.field(default_factory=time.time)
-
-    def __post_init__(self) -> None:
-        self.wall_before = float(self.ledger["seconds"]["wall"])
-
-    def save(self, row: dict[str, Any] | None = None) -> None:
-        """Put ``row`` (when given) into the ledger, update the best trial and the times, and write it."""
-        if row is not None:
-            ledgers.put_trial(self.ledger, row)
-        best = ledgers.best_trial(self.ledger, self.spec.objective)
-        self.ledger["best"] = best["number"] if best else None
-        self.ledger["seconds"] = {
-            "wall": round(self.wall_before + time.time() - self.started, 2),
-            "trials": round(sum(r.get("train_seconds", 0.0) for r in ledgers.ended(self.ledger)), 2),
-        }
-        ledgers.write_ledger(self.rnd.output_dir, self.ledger)
-
-    def todo(self) -> list[int]:
-        """The numbers of the trials to train: the lowest that did not end (a stopped one first), up to the budget."""
-        ended = {r["number"] for r in ledgers.ended(self.ledger)}
-        need, numbers, number = max(self.spec.trials - len(ended), 0), [], 0
-        while len(numbers) < need:
-            if number not in ended:
-                numbers.append(number)
-            number += 1
-        return numbers
-
-    def arguments(self, number: int) -> dict[str, Any]:
-        """A stopped trial's arguments, or new ones from the sampler."""
-        stopped = next((r for r in ledgers.running(self.ledger) if r["number"] == number), None)
-        return dict(stopped["arguments"]) if stopped else trials.suggest(self.spec, self.ledger, number)
-
-    def say(self, row: dict[str, Any]) -> None:
-        shown = trials.shown(row["arguments"])
-        value = "-" if row.get("objective") is None else f"{row['objective']:.4f}"
-        best = self.ledger.get("best")
-        print(
-            f"{self.rnd.round_id}: trial {row['number']} {row['status']} after {row['epochs_run']} epochs"
-            f" ({shown}): {self.spec.objective.text} {value}; best so far: trial {best}",
-            flush=True,
-        )
-
-
-def run_local(run: _Run) -> None:
+def run_local(run: SweepRun) -> None:
     """Train the sweep's missing trials one at a time in this process, writing the ledger before and after each."""
     for number in run.todo():
         arguments = run.arguments(number)
@@ -251,7 +196,7 @@ def run_local(run: _Run) -> None:
         def report(epoch: int, value: float | None) -> bool:
             return trials.stops_early(run.spec, run.ledger, epoch, value)
 
-        print(f"{run.rnd.round_id}: trial {number} of {run.spec.trials}: {trials.shown(arguments)}", flush=True)
+        LOGGER.info(f"{run.rnd.round_id}: trial {number} of {run.spec.trials}: {trials.shown(arguments)}")
         run.save(ledgers.running_row(number, arguments, backend="local"))
         row = trials.run_trial(
             run.rnd, run.spec, number, arguments, start_weights=run.start_weights, data_yaml=run.data_yaml,
@@ -261,7 +206,7 @@ def run_local(run: _Run) -> None:
         run.say(row)
 
 
-def promote(run: _Run, *, inputs: dict[str, Any]) -> TrainResult:
+def promote(run: SweepRun, *, inputs: dict[str, Any]) -> TrainResult:
     """Make the best trial the round's own: its folder as ``train/``, validated, recorded; ``sweep.best.yaml``."""
     rnd, spec, ledger = run.rnd, run.spec, run.ledger
     round_dir = rnd.output_dir
@@ -303,7 +248,7 @@ def promote(run: _Run, *, inputs: dict[str, Any]) -> TrainResult:
     )
     write_atomic(round_dir / BEST_FILE, best_round_file(rnd, ledger))
     metrics.write_record(record, round_dir / "metrics.json")
-    print(
+    LOGGER.info(
         f"{rnd.round_id}: the best of {len(ledgers.ended(ledger))} trials is trial {best['number']}"
         f" ({spec.objective.text} {best['objective']:.4f}); its weights are the round's: {best_pt}\n"
         f"{rnd.round_id}: its arguments as a round file to copy: {round_dir / BEST_FILE}"
@@ -337,8 +282,3 @@ def best_round_file(rnd: Round, ledger: dict[str, Any]) -> str:
         "train": dict(objective["arguments"]),
     }
     return header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
-
-
-def sweep_of(round_id: str, profile: str) -> dict[str, Any] | None:
-    """A round's ``trials.json`` under a profile (None when it is not a sweep or has not run)."""
-    return ledgers.read_ledger(paths.round_dir(round_id, profile))

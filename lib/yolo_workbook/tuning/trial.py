@@ -9,7 +9,6 @@ fewer trials behind it than its start-up count, TPE samples at random.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 import traceback
@@ -22,7 +21,7 @@ from yolo_workbook.config.sweeps import Objective, SweepSpec
 from yolo_workbook.core.files import archive_previous
 from yolo_workbook.training import metrics
 from yolo_workbook.training.finish import trained_metrics
-from yolo_workbook.training.loggers import active_loggers
+from yolo_workbook.training.fit import fit
 from yolo_workbook.tuning import ledger as ledgers
 
 # Called after each epoch with (epoch, objective after it or None); returns True to stop the trial (pruned).
@@ -224,8 +223,7 @@ def run_trial(
         model.add_callback("on_pretrain_routine_start", watch.on_pretrain_routine_start)
         model.add_callback("on_fit_epoch_end", watch.on_fit_epoch_end)
         train_args = trial_arguments(rnd, spec, arguments)
-        with active_loggers(rnd):  # the round's loggers, and only those (ultralytics' settings may switch on more)
-            model.train(data=str(data_yaml), project=str(folder.parent), name=folder.name, exist_ok=True, **train_args)
+        fit(rnd, model, data=str(data_yaml), project=str(folder.parent), name=folder.name, exist_ok=True, **train_args)
         best = folder / "weights" / "best.pt"
         det = trained_metrics(model.trainer, best, {**train_args, "data": str(data_yaml)}, None)
         det = det.validator.metrics
@@ -263,13 +261,7 @@ def video_count_error(rnd: Round, weights: Path, folder: Path) -> float | None:
     """The stable count's mean absolute error per frame of ``weights`` on the round's video (its video score's
     settings), with the prediction's files in ``folder``; None when the truth scores no class."""
     from yolo_workbook.attendance import videoscore
-    from yolo_workbook.attendance.job import check_truth, count_attendance
-    from yolo_workbook.prediction.predict import predict_to_json
 
-    settings = videoscore.video_settings(rnd)
-    truth = check_truth(rnd)
-    video_round = dataclasses.replace(rnd, predict={**rnd.predict, "save": False, "tracker": settings["tracker"]})
-    predict_to_json(video_round, weights=weights, out_dir=folder)
-    score = count_attendance(folder, video_round, truth=truth).summary.get("score") or {}
+    score = videoscore.score_weights_on_video(rnd, weights, folder).summary.get("score") or {}
     value = (score.get("overall") or {}).get("count_mae_stable")
     return None if value is None else round(float(value), 6)

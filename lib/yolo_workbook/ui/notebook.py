@@ -26,14 +26,16 @@ from typing import Any
 
 from yolo_workbook.config.explain import describe
 from yolo_workbook.config.params import NOTEBOOK_PARAMETERS, NOTEBOOKS, ROUND_KEYS, Round, load_round
+from yolo_workbook.core import logs
 from yolo_workbook.core.errors import ParamsError, PredictError
-from yolo_workbook.core.files import read_json
 from yolo_workbook.core.paths import round_dir
+from yolo_workbook.prediction.detections import Detections, read_detections
 from yolo_workbook.prediction.predict import PredictResult
 from yolo_workbook.reporting.compare import base_of, format_comparison, record_comparison, verdict_for
 from yolo_workbook.reporting.gallery import LIMIT, Failures, draw_failure, round_failures
+from yolo_workbook.reporting.leaderboard import format_leaderboard, format_result
 from yolo_workbook.reporting.plots import confusion_pair
-from yolo_workbook.training.metrics import format_leaderboard, format_result, load_records
+from yolo_workbook.training.metrics import load_records
 from yolo_workbook.training.train import TrainResult
 from yolo_workbook.training.valstats import load_val_stats
 
@@ -115,6 +117,7 @@ def open_round(namespace: Mapping[str, Any], *, notebook: str) -> Round:
         >>> rnd = open_round(globals(), notebook="04_tune_round")  # doctest: +SKIP
         round     r04_lr_cos  (notebook 04_tune_round, profile demo)
     """
+    logs.show()  # a notebook is a face: the workbook's log lines show in its cells' output
     if notebook not in NOTEBOOKS:
         raise ParamsError(f"unknown notebook {notebook!r}", fix=f"use one of: {', '.join(NOTEBOOKS)}")
     missing = [name for name in parameter_names() if name not in namespace]
@@ -212,9 +215,11 @@ def show_detections_per_class(result: PredictResult) -> None:
     print(json.dumps(result.summary["per_class"], indent=1, ensure_ascii=False))
 
 
-def read_frames(result: PredictResult) -> list[dict[str, Any]]:
-    """The predicted frames of ``detections.json`` (``frame_id``, ``detections``), for the figures and the browser."""
-    frames = read_json(result.json_path)
-    if not isinstance(frames, list):
-        raise PredictError(f"{result.json_path}: missing, or not a JSON list of frames", fix="run the prediction again")
-    return frames
+def read_frames(result: PredictResult) -> list[Detections]:
+    """The predicted frames of ``detections.json``, for the figures and the browser."""
+    try:
+        return list(read_detections(result.json_path))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise PredictError(
+            f"{result.json_path}: missing, or not a JSON list of frames", fix="run the prediction again"
+        ) from None

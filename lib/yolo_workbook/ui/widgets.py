@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.params import Round, next_round_id, papermill_parameters_cell
+from yolo_workbook.prediction.detections import Detections
 from yolo_workbook.reporting import plots
 
 
@@ -143,7 +144,7 @@ def round_editor(current: Round) -> Any:
     return box
 
 
-def draw_detections(image: Any, detections: list[dict[str, Any]], names: list[str]) -> bytes:
+def draw_detections(image: Any, detections: Detections, names: list[str]) -> bytes:
     """A BGR frame with its boxes and labels drawn (one colour per class, Hangul-capable font), as JPEG."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -154,12 +155,12 @@ def draw_detections(image: Any, detections: list[dict[str, Any]], names: list[st
     canvas = ImageDraw.Draw(picture)
     font_path = cjk_font_path()
     font = ImageFont.truetype(str(font_path), 13) if font_path else ImageFont.load_default()
-    for det in detections:
-        colour = palette[names.index(det["class"]) % len(palette)] if det["class"] in names else palette[0]
-        x1, y1, x2, y2 = det["bbox"]
+    boxes = zip(detections.xyxy, detections.class_name, detections.confidence, detections.track_ids(), strict=True)
+    for (x1, y1, x2, y2), name, confidence, track_id in boxes:
+        colour = palette[names.index(name) % len(palette)] if name in names else palette[0]
         canvas.rectangle((x1, y1, x2, y2), outline=colour, width=2)
-        track = f"#{det['track_id']} " if det.get("track_id") is not None else ""
-        label = f"{track}{det['class']} {det['confidence']:.2f}"
+        track = f"#{track_id} " if track_id is not None else ""
+        label = f"{track}{name} {confidence:.2f}"
         left, top, right, bottom = canvas.textbbox((x1, y1), label, font=font)
         canvas.rectangle((left, top - (bottom - top), right + 2, top), fill=colour)
         canvas.text((x1 + 1, y1 - (bottom - top)), label, fill="white", font=font)
@@ -168,7 +169,7 @@ def draw_detections(image: Any, detections: list[dict[str, Any]], names: list[st
     return buffer.getvalue()
 
 
-def frame_browser(frames: list[dict[str, Any]], source: str) -> Any:
+def frame_browser(frames: list[Detections], source: str) -> Any:
     """A slider over the predicted frames: the frame with its detections drawn, and the counts per class.
 
     Headless, returns ``None`` (the notebook shows a few annotated frames as a static figure).
@@ -179,7 +180,7 @@ def frame_browser(frames: list[dict[str, Any]], source: str) -> Any:
     import ipywidgets as widgets
     from IPython.display import display
 
-    names = sorted({d["class"] for f in frames for d in f["detections"]})
+    names = sorted({name for frame in frames for name in frame.class_name})
     capture = cv2.VideoCapture(source)
     slider = widgets.IntSlider(
         value=0, min=0, max=len(frames) - 1, description="frame", continuous_update=False
@@ -192,16 +193,14 @@ def frame_browser(frames: list[dict[str, Any]], source: str) -> Any:
 
     def show(change: Any = None) -> None:
         frame = frames[slider.value]
-        capture.set(cv2.CAP_PROP_POS_FRAMES, frame["frame_id"])
+        capture.set(cv2.CAP_PROP_POS_FRAMES, frame.frame_id)
         ok, picture = capture.read()
         if ok:
-            image.value = draw_detections(picture, frame["detections"], names)
-        per_class: dict[str, int] = {}
-        for det in frame["detections"]:
-            per_class[det["class"]] = per_class.get(det["class"], 0) + 1
+            image.value = draw_detections(picture, frame, names)
+        per_class = frame.counts()
         listed = ", ".join(f"{name} {per_class[name]}" for name in names if name in per_class) or "no detections"
-        when = f" · {frame['time_s']:.2f} s" if frame.get("time_s") is not None else ""
-        counts.value = html.escape(f"frame {frame['frame_id']}{when} · {listed}")
+        when = f" · {frame.time_s:.2f} s" if frame.time_s is not None else ""
+        counts.value = html.escape(f"frame {frame.frame_id}{when} · {listed}")
 
     slider.observe(show, names="value")
     show()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 from conftest import cli
@@ -42,14 +43,14 @@ def test_an_unknown_tracker_gets_a_suggestion_before_anything_runs(ci_data, outp
     earlier = _earlier_prediction(outputs)
     done = cli("predict", "--profile", "ci", "--tracker", "bytetrak", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "predict.tracker" in done.stderr and "did you mean 'bytetrack'?" in done.stderr, done.stderr
+    assert "--tracker" in done.stderr and "did you mean 'bytetrack'?" in done.stderr, done.stderr
     assert sorted(p.name for p in earlier.iterdir()) == ["detections.json"]
 
 
 def test_a_window_of_zero_seconds_is_refused_naming_the_key(ci_data, outputs):
     done = cli("predict", "--profile", "ci", "--window", "0", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "attendance.window_s" in done.stderr, done.stderr
+    assert "command line: error: --window:" in done.stderr, done.stderr
     assert not (outputs / "ci" / "p01_video").exists()
 
 
@@ -82,3 +83,27 @@ def test_another_source_is_not_scored_against_the_profiles_truth(ci_data, output
     doc = json.loads((outputs / "ci" / "p01_video" / "attendance.json").read_text(encoding="utf-8"))
     assert (doc["truth"], doc["score"]) == (None, None)
     assert "no ground truth" in done.stdout
+
+
+def test_predicting_again_moves_every_file_of_the_earlier_result_to_history(ci_data, outputs, tmp_path):
+    """The earlier headcount is never lost, and the live folder never mixes two runs (issue 24)."""
+    from ultralytics import YOLO
+
+    weights = tmp_path / "untrained.pt"
+    YOLO("yolov8n.yaml").save(str(weights))
+    env = {"YOLO_WORKBOOK_OUTPUTS": str(outputs)}
+    done = cli("predict", "--profile", "ci", "--weights", str(weights), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    folder = outputs / "ci" / "p01_video"
+    (folder / "05_predict_json.ipynb").write_text('{"cells": []}\n', encoding="utf-8")  # a notebook run's, beside it
+    first = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert {"attendance.json", "counts.csv", "detections.json", "summary.json", "05_predict_json.ipynb"} <= set(first)
+    started = time.time()
+    done = cli("predict", "--profile", "ci", "--weights", str(weights), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (history,) = (folder / "history").iterdir()
+    kept = {p.relative_to(history).as_posix(): p.read_bytes() for p in sorted(history.rglob("*")) if p.is_file()}
+    assert kept == first  # every file of the first result, byte for byte, in one folder
+    live = [p for p in folder.rglob("*") if p.is_file() and "history" not in p.relative_to(folder).parts]
+    assert {p.name for p in live} >= {"attendance.json", "counts.csv", "detections.json"}
+    assert all(p.stat().st_mtime >= started for p in live), [p.name for p in live if p.stat().st_mtime < started]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yolo_workbook.attendance.truth import read_mot, read_tracks, read_truth
+from yolo_workbook.attendance.truth import read_classes, read_mot, read_truth
 from yolo_workbook.core.errors import TruthError
 
 GT = """\
@@ -75,11 +75,13 @@ def test_counts_csv_wins_over_gt_rows(tmp_path):
 
 
 def test_tracks_file_may_be_empty_and_leave_visibility_unset(tmp_path):
+    # A prediction's tracks, read as the attendance job reads them: with the classes.txt written beside them.
     (tmp_path / "classes.txt").write_text("student\nteacher\n")
-    (tmp_path / "tracks.mot.txt").write_text("")
-    assert len(read_tracks(tmp_path)) == 0
-    (tmp_path / "tracks.mot.txt").write_text("4,7,1.5,2,3,4,0.91,2,-1\n")
-    rows = read_tracks(tmp_path)
+    classes, tracks = read_classes(tmp_path / "classes.txt"), tmp_path / "tracks.mot.txt"
+    tracks.write_text("")
+    assert len(read_mot(tracks, classes)) == 0
+    tracks.write_text("4,7,1.5,2,3,4,0.91,2,-1\n")
+    rows = read_mot(tracks, classes)
     assert rows.frame.tolist() == [4] and rows.track_id.tolist() == [7]
     assert rows.class_names.tolist() == ["teacher"] and rows.box.tolist() == [[1.5, 2, 4.5, 6]]
 

@@ -14,8 +14,7 @@ import pytest
 
 from yolo_workbook.core import text as text_module
 from yolo_workbook.data import check
-from yolo_workbook.reporting import compare
-from yolo_workbook.training import metrics
+from yolo_workbook.reporting import compare, leaderboard
 
 NAMES = ["학생", "desk", "시태"]  # Hangul and ASCII class names in one table (round ids are ASCII: paths.py)
 
@@ -79,7 +78,7 @@ RECORDS = [
 
 
 def test_leaderboard_columns_line_up_with_hangul_class_names():
-    header, *rows = metrics.format_leaderboard(RECORDS).splitlines()
+    header, *rows = leaderboard.format_leaderboard(RECORDS).splitlines()
     titles = ["mAP50", "mAP50-95", "P", "R", "AP50 학생", "AP50 desk", "AP50 시태", "train time"]
     expected = cell_ends(header, titles)
     assert len(rows) == len(RECORDS)
@@ -92,7 +91,7 @@ def test_leaderboard_columns_line_up_with_hangul_class_names():
 
 def test_round_result_columns_line_up_with_hangul_class_names():
     record = RECORDS[1]
-    _, header, *rows = metrics.format_result(record).splitlines()
+    _, header, *rows = leaderboard.format_result(record).splitlines()
     expected = cell_ends(header, ["AP50", "AP50-95", "P", "R", "instances"])
     for line in rows:
         name, *cells = line.split()
@@ -162,8 +161,8 @@ def test_every_duration_the_workbook_prints_is_format_duration():
 
     record = RECORDS[1]  # 3725 s of training
     shown = {
-        "leaderboard": metrics.format_leaderboard([record]),
-        "result": metrics.format_result(record),
+        "leaderboard": leaderboard.format_leaderboard([record]),
+        "result": leaderboard.format_result(record),
         "journal": journal._run_text(record),
         "pipeline": format_outcomes([RunOutcome(record["round_id"], "ok", 3725.8)]),
     }

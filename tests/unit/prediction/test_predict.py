@@ -69,13 +69,13 @@ def test_frame_ids_are_the_source_frames_ultralytics_decodes(stride, outputs, mo
     YOLO("yolov8n.yaml").save(weights)  # random weights: detections may be empty, frames must not be
     monkeypatch.setattr(predict, "resolve_start_weights", lambda rnd: str(weights))
     decoded = {}  # frame_id -> the source frame index read from the pixels of the frame it was given
-    record = predict.frame_record
+    detections = predict.frame_detections
 
     def spy(result, frame_id, time_s, **options):
         decoded[frame_id] = round(float(result.orig_img.mean()) / 10)
-        return record(result, frame_id, time_s, **options)
+        return detections(result, frame_id, time_s, **options)
 
-    monkeypatch.setattr(predict, "frame_record", spy)
+    monkeypatch.setattr(predict, "frame_detections", spy)
     result = predict.predict_to_json(_predict_round(source=str(video), vid_stride=stride, conf=0.0001))
     frames = json.loads(result.json_path.read_text())
     jsonschema.validate(frames, SCHEMA)

@@ -19,7 +19,7 @@ import torch
 from ultralytics.engine.results import Boxes, Results
 
 from yolo_workbook.config.trackers import resolve_tracker
-from yolo_workbook.prediction.predict import frame_record
+from yolo_workbook.prediction.predict import frame_detections
 from yolo_workbook.prediction.track import ClassTrackers, buffer_frames, input_conf, mot_name, open_trackers
 
 HEIGHT, WIDTH = 120, 320
@@ -156,8 +156,8 @@ def _result(rows: list[list[float]]) -> Results:
 ROWS = [[1, 2, 11, 22, 0.9, 0], [3, 4, 13, 24, 0.3, 1], [5, 6, 15, 26, 0.5, 0]]
 
 
-def test_frame_record_without_tracks_keeps_the_diary_shape():
-    record = frame_record(_result(ROWS), 4, 0.4)
+def test_frame_detections_without_tracks_keeps_the_diary_shape():
+    record = frame_detections(_result(ROWS), 4, 0.4).to_record()
     assert record == {
         "frame_id": 4,
         "detections": [
@@ -173,12 +173,12 @@ def test_frame_record_without_tracks_keeps_the_diary_shape():
     assert [list(d) for d in record["detections"]] == [["class", "confidence", "bbox", "class_id"]] * 3
 
 
-def test_frame_record_with_tracks_drops_low_boxes_and_adds_their_ids():
-    record = frame_record(_result(ROWS), 4, None, track_ids=[1, 7, None], min_conf=0.5)
+def test_frame_detections_with_tracks_drops_low_boxes_and_adds_their_ids():
+    record = frame_detections(_result(ROWS), 4, None, track_ids=[1, 7, None], min_conf=0.5).to_record()
     # ultralytics keeps conf > threshold: a box at exactly 0.5 is not one plain predict would write
     assert [(d["confidence"], d["track_id"]) for d in record["detections"]] == [(0.9, 1)]
     assert list(record["detections"][0]) == ["class", "confidence", "bbox", "class_id", "track_id"]
-    assert frame_record(_result([]), 0, None, track_ids=[], min_conf=0.5)["detections"] == []
+    assert frame_detections(_result([]), 0, None, track_ids=[], min_conf=0.5).to_record()["detections"] == []
 
 
 def _still_video(path, frames: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yolo_workbook.reporting import compare
+from yolo_workbook.reporting import compare, intervals
 from yolo_workbook.ui import widgets
 
 
@@ -40,6 +40,32 @@ def test_verdict_names_the_change_and_the_rare_class():
     line = compare.verdict(child, base)
     assert line.startswith("mAP50-95 +0.040 vs r03_merge; sitae AP50 -0.100; student AP50 +0.070")
     assert "weakest: sitae (AP50 0.400, 10% of training boxes)" in line
+
+
+def test_with_training_noise_each_delta_gets_one_word_from_its_interval_and_the_noise(monkeypatch):
+    # r03_merge trained with 3 seeds: bands 2 * sqrt(2) * std = 0.043 (mAP50-95), 0.085 (sitae), 0.141 (student)
+    base = _record("r03_merge", "", {"student": 0.7, "desk": 0.9, "sitae": 0.5}, 0.600, SHARES)
+    spread = {"mAP50-95": 0.0152, "sitae AP50": 0.03, "student AP50": 0.05}
+    base["repeats"] = {
+        "spread": {m: {"n": 3, "mean": 0.5, "std": s, "min": 0.4, "max": 0.6} for m, s in spread.items()}
+    }
+    child = _record("r04_lr_cos", "r03_merge", {"student": 0.9, "desk": 0.9, "sitae": 0.55}, 0.608, SHARES)
+    found = intervals.Comparison(
+        "r03_merge",
+        True,
+        {
+            "mAP50-95": intervals.Interval("mAP50-95", 0.008, 0.001, 0.014, "better"),  # inside the noise
+            "sitae AP50": intervals.Interval("sitae AP50", 0.05, 0.01, 0.09, "better"),  # inside the noise
+            "student AP50": intervals.Interval("student AP50", 0.2, 0.1, 0.3, "better"),  # beyond both
+        },
+    )
+    monkeypatch.setattr(compare, "comparison", lambda record, base: found)
+    assert compare.verdict(child, base) == (
+        "mAP50-95 +0.008 [+0.00, +0.01] within noise (training noise ±0.043, 3 seeds of r03_merge) vs r03_merge;"
+        " sitae AP50 +0.050 [+0.01, +0.09] within noise (training noise ±0.085, 3 seeds of r03_merge);"
+        " student AP50 +0.200 [+0.10, +0.30] better (training noise ±0.141, 3 seeds of r03_merge)"
+        " | weakest: sitae (AP50 0.550, 10% of training boxes)"
+    )
 
 
 def test_verdict_of_a_root_and_of_a_failed_round():

@@ -125,6 +125,21 @@ def test_call_of_an_interval(low, high, call):
     assert intervals.call_of(low, high) == call
 
 
+@pytest.mark.parametrize(
+    ("delta", "low", "high", "band", "call"),
+    [
+        (0.008, 0.001, 0.014, 0.043, "within noise"),  # above 0 on the val images, inside the training noise
+        (0.084, 0.06, 0.10, 0.019, "better"),  # beyond both
+        (-0.084, -0.10, -0.06, 0.019, "worse"),  # beyond both
+        (-0.013, -0.03, -0.001, 0.104, "within noise"),  # below 0 on the val images, inside the training noise
+        (0.2, -0.05, 0.4, 0.141, "within noise"),  # beyond the training noise, the interval spans 0
+        (0.019, 0.01, 0.03, 0.019, "within noise"),  # on the band's edge: inside
+    ],
+)
+def test_with_training_noise_the_call_is_better_or_worse_only_beyond_both(delta, low, high, band, call):
+    assert intervals.call_of(low, high, delta=delta, band=band) == call
+
+
 def _boxes_stats(found_in: list[int], conf: float = 0.9, prefix: str = "v") -> ValStats:
     """Three images with one sitae box each; a prediction of it (at ``conf``) on the images ``found_in``."""
     box = [10.0, 10.0, 50.0, 50.0]

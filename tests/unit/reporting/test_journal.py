@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 from journal_samples import write_hangul_journal
+from sweep_samples import BEST_YAML, MAXIMIZE, MINIMIZE, ledger, write_sweep
 
 from yolo_workbook.core.fonts import setup_matplotlib
 from yolo_workbook.data import dataset
-from yolo_workbook.reporting import plots
+from yolo_workbook.reporting import journal, plots
 from yolo_workbook.training import metrics
 
 HANGUL = ["학생", "책상", "시태"]
@@ -206,3 +207,31 @@ def test_journal_names_the_key_of_an_invalid_trials_json_and_goes_on(hangul_jour
     assert "trials.json cannot be shown:" in markdown and "key trials/0 is not valid ('status'" in markdown
     assert "## r03_no_sitae_in_val" in markdown
     assert "trials.json cannot be shown:" in html_path.read_text(encoding="utf-8")
+
+
+def test_sweep_entry_draws_both_figures_and_reads_the_best_round_file(tmp_path):
+    calls = []
+
+    def figure(name, sources, draw):
+        import matplotlib.pyplot as plt
+
+        fig = draw()
+        calls.append((name, sources, len(fig.axes)))  # objective by trial: 1 panel; by argument: 1 per argument
+        plt.close(fig)
+        return b"png"
+
+    figures: dict[str, bytes] = {}
+    folder = write_sweep(tmp_path / "r09_sweep_sitae", MAXIMIZE, BEST_YAML)
+    shown = journal.sweep_entry(folder, figure, figures)
+    names = ["r09_sweep_sitae_sweep_trials.png", "r09_sweep_sitae_sweep_arguments.png"]
+    assert shown == {"ledger": MAXIMIZE, "best_yaml": BEST_YAML, "figure_names": names}
+    assert calls == [(names[0], [folder / "trials.json"], 1), (names[1], [folder / "trials.json"], 3)]
+    assert figures == dict.fromkeys(names, b"png")
+    assert journal.sweep_entry(tmp_path, figure, {}) is None
+
+
+def test_sweep_entry_reports_an_invalid_ledger_instead_of_raising(tmp_path):
+    doc = ledger(MINIMIZE)
+    doc["best"] = "one"
+    shown = journal.sweep_entry(write_sweep(tmp_path, doc), lambda *_: b"", {})
+    assert set(shown) == {"problem"} and "key best is not valid" in shown["problem"]

@@ -7,6 +7,7 @@ import pytest
 
 from yolo_workbook.core.files import read_json
 from yolo_workbook.reporting import compare, journal, noise
+from yolo_workbook.reporting.leaderboard import leaderboard
 from yolo_workbook.training import metrics
 
 SHARES = {"student": 0.45, "desk": 0.45, "sitae": 0.10}
@@ -107,7 +108,7 @@ def test_the_journal_shows_each_run_and_the_spread():
         "classes": [],
     }
     entry.update(repeats=(header, rows), gallery=None)
-    page = {"profile": "demo", "written": "now", "lineage": [], "leaderboard": metrics.leaderboard([])}
+    page = {"profile": "demo", "written": "now", "lineage": [], "leaderboard": leaderboard([])}
     page.update(entries=[entry], predictions=[], figures={})
     text = journal.to_markdown(page)
     assert "Training noise: the same round with 3 seeds" in text

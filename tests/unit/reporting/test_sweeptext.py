@@ -15,7 +15,6 @@ from yolo_workbook.reporting.sweeptext import (
     NOT_A_SWEEP,
     format_trials,
     journal_markdown,
-    journal_sweep,
     overhead_line,
     read_sweep,
     show_sweep_text,
@@ -147,31 +146,3 @@ def test_journal_markdown_says_why_a_ledger_cannot_be_shown():
 
 def test_sample_ledgers_are_plain_json():
     assert json.loads(json.dumps(MAXIMIZE, ensure_ascii=False)) == MAXIMIZE
-
-
-def test_journal_sweep_draws_both_figures_and_reads_the_best_round_file(tmp_path):
-    calls = []
-
-    def figure(name, sources, draw):
-        import matplotlib.pyplot as plt
-
-        fig = draw()
-        calls.append((name, sources, len(fig.axes)))  # objective by trial: 1 panel; by argument: 1 per argument
-        plt.close(fig)
-        return b"png"
-
-    figures: dict[str, bytes] = {}
-    folder = write_sweep(tmp_path / "r09_sweep_sitae", MAXIMIZE, BEST_YAML)
-    shown = journal_sweep(folder, figure, figures)
-    names = ["r09_sweep_sitae_sweep_trials.png", "r09_sweep_sitae_sweep_arguments.png"]
-    assert shown == {"ledger": MAXIMIZE, "best_yaml": BEST_YAML, "figure_names": names}
-    assert calls == [(names[0], [folder / "trials.json"], 1), (names[1], [folder / "trials.json"], 3)]
-    assert figures == dict.fromkeys(names, b"png")
-    assert journal_sweep(tmp_path, figure, {}) is None
-
-
-def test_journal_sweep_reports_an_invalid_ledger_instead_of_raising(tmp_path):
-    doc = ledger(MINIMIZE)
-    doc["best"] = "one"
-    shown = journal_sweep(write_sweep(tmp_path, doc), lambda *_: b"", {})
-    assert set(shown) == {"problem"} and "key best is not valid" in shown["problem"]

@@ -15,7 +15,7 @@ import yaml
 from conftest import BIN, ROOT, child_environment, cli
 
 from yolo_workbook.config import params
-from yolo_workbook.core import locks, paths
+from yolo_workbook.core import jobs, locks, paths
 from yolo_workbook.core.errors import RoundChangedError
 from yolo_workbook.orchestration import runner
 from yolo_workbook.training import checkpoints, metrics, rerun, train
@@ -266,7 +266,7 @@ def test_truncated_record_is_reported_and_skipped(outputs, capsys):
     good.write_text(json.dumps({"round_id": "r01_base", "status": "ok"}))
     bad.write_text('{"round_id": "r02_freeze_new_data", "status": "o')
     assert [r["round_id"] for r in metrics.load_records("ci")] == ["r01_base"]
-    assert "skipping unreadable record" in capsys.readouterr().out
+    assert "warning: skipping unreadable record" in capsys.readouterr().err
     done = cli("compare", "--profile", "ci", env={"YOLO_WORKBOOK_OUTPUTS": str(outputs)})
     assert done.returncode == 0 and "r01_base" in done.stdout
 
@@ -342,31 +342,40 @@ def test_the_runners_checks_are_reused_only_while_what_they_read_is_unchanged(
     rnd = _ci("r01_base")
     rnd.output_dir.mkdir(parents=True)
     label = sorted((copies["classroom_v1"] / "train" / "labels").glob("*.txt"))[0]
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock:
-        assert rerun.handed_checks(rnd, training=True) is None  # nothing handed over: the kernel checks
+    with jobs.for_round(rnd) as job:
+        assert job.handed is None and rerun.handed_checks(rnd, job.handed, training=True) is None  # the kernel checks
         checks = train.check_round(rnd, training=True)
         assert checks.start_weights == str(start_weights) and checks.state.state == "new"
-        with lock.shared_with_children(rerun.handoff(rnd, checks)):
-            assert rerun.handed_checks(rnd, training=True) == checks  # all as it was: reused, nothing read again
+        with job.shared_with_children(rerun.handoff(rnd, checks)):
+            handed = _kernels_view(rnd)
+            assert rerun.handed_checks(rnd, handed, training=True) == checks  # as it was: reused, nothing read again
             assert capsys.readouterr().out == ""
             changed = _change(what, rnd, label=label, weights=start_weights, profile=profile)
-            assert rerun.handed_checks(changed, training=True) is None
+            assert rerun.handed_checks(changed, handed, training=True) is None
             assert f"r01_base: the runner's checks of this round no longer hold ({why}); checking again" in (
                 capsys.readouterr().out
             )
-    assert rerun.handed_checks(rnd, training=True) is None  # and never outside the lock
+    assert _kernels_view(rnd) is None  # and never outside the lock
+
+
+def _kernels_view(rnd):
+    """What a kernel started under the round's job reads as the runner's checks (core.jobs.start does the same)."""
+    handed = locks.handed_over(rnd.output_dir)
+    return handed["facts"] if handed else None
 
 
 def test_a_handoff_counts_only_for_its_round_under_its_lock(ci_data, outputs, params_copy, monkeypatch, capsys):
     rnd, other = _ci("r01_base"), _ci("r04_lr_cos")
     checks = train.check_round(rnd, training=True)
     facts = rerun.handoff(rnd, checks)
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock:
-        with lock.shared_with_children(facts):
-            assert rerun.handed_checks(rnd, training=True) == checks
-            assert rerun.handed_checks(rnd, training=False) is not None  # a prediction needs only the weights
-            with locks.hold_round(other.output_dir, other.round_id, other.profile):
-                assert rerun.handed_checks(other, training=True) is None  # another round's lock: nothing handed
+    with jobs.for_round(rnd) as job:
+        lock = job.lock
+        with job.shared_with_children(facts):
+            assert rerun.handed_checks(rnd, _kernels_view(rnd), training=True) == checks
+            assert rerun.handed_checks(rnd, _kernels_view(rnd), training=False) is not None  # only the weights
+            with jobs.for_round(other) as other_job:
+                assert other_job.handed is None  # another round's lock: nothing handed
+                assert rerun.handed_checks(other, _kernels_view(rnd), training=True) is None  # another round's checks
         # A handoff under another token (a run of this round that is gone): not this lock's.
         monkeypatch.setenv("YOLO_WORKBOOK_HANDOFF", json.dumps({str(lock.path): {"token": "gone", "facts": facts}}))
         assert locks.handed_over(rnd.output_dir) is None
@@ -374,8 +383,8 @@ def test_a_handoff_counts_only_for_its_round_under_its_lock(ci_data, outputs, pa
         assert locks.handed_over(rnd.output_dir) == facts
     assert locks.handed_over(rnd.output_dir) is None  # the lock released: nothing is handed over any more
     prediction = rerun.handoff(rnd, rerun.RoundChecks("yolov8n.yaml", {"weights": None}))
-    with locks.hold_round(rnd.output_dir, rnd.round_id, rnd.profile) as lock, lock.shared_with_children(prediction):
-        assert rerun.handed_checks(rnd, training=True) is None  # a training round needs its inputs and state
+    with jobs.for_round(rnd) as job, job.shared_with_children(prediction):
+        assert rerun.handed_checks(rnd, _kernels_view(rnd), training=True) is None  # it needs its inputs and state
     assert "(they hold no training checks); checking again" in capsys.readouterr().out
 
 

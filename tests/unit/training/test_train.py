@@ -16,7 +16,7 @@ from conftest import BIN, ROOT, write
 
 from yolo_workbook.config import params
 from yolo_workbook.core.errors import DatasetError, ParamsError, WeightsError, WeightsFromNotRunError
-from yolo_workbook.training import metrics, train
+from yolo_workbook.training import metrics, train, weights
 
 
 def _round(profile: str = "ci", **train_args):
@@ -65,7 +65,7 @@ def test_parent_not_run_names_the_parent_and_the_command(outputs):
         WeightsFromNotRunError,
         match=r"(?s)round 'r01_base'.*has not run.*yolo-workbook run params/r01_base.yaml --profile ci",
     ):
-        train.resolve_start_weights(rnd)
+        weights.resolve_start_weights(rnd)
 
 
 @pytest.mark.parametrize("bad", ["weights_from not run", "data missing"])
@@ -102,7 +102,7 @@ def test_the_figures_ultralytics_draws_in_the_background_are_written_before_the_
 
 def test_model_yaml_builds_without_download():
     rnd = params.load_round("r01_base", profile="ci", use_local=False)
-    assert train.resolve_start_weights(rnd) == "yolov8n.yaml"
+    assert weights.resolve_start_weights(rnd) == "yolov8n.yaml"
 
 
 def test_offline_pt_download_fails_fast_with_the_fix(monkeypatch, tmp_path):
@@ -118,7 +118,7 @@ def test_offline_pt_download_fails_fast_with_the_fix(monkeypatch, tmp_path):
     with pytest.raises(  # how long a real run takes offline: the next test
         WeightsError, match=r"(?s)weights 'yolov8n.pt' are not on this machine.*fix: put yolov8n.pt in .*yolov8n.yaml"
     ):
-        train.resolve_start_weights(rnd)
+        weights.resolve_start_weights(rnd)
 
 
 def _closed_port() -> int:

@@ -16,7 +16,7 @@ import pytest
 from conftest import BIN, ROOT, child_environment, cli, write
 
 from yolo_workbook.config import params
-from yolo_workbook.core.errors import SweepError
+from yolo_workbook.core.errors import RayClusterError
 from yolo_workbook.core.files import parse_yaml, read_json
 from yolo_workbook.training import metrics
 from yolo_workbook.tuning import ledger as ledgers
@@ -144,7 +144,7 @@ def test_an_unreachable_ray_address_fails_in_seconds_before_anything_moves(ci_da
     earlier = outputs / "ci" / round_id / "metrics.json"
     write(earlier.parent, "metrics.json", '{"kept": true}')
     started = time.monotonic()
-    with pytest.raises(SweepError) as error:
+    with pytest.raises(RayClusterError) as error:
         train_or_sweep(load(round_id))
     assert time.monotonic() - started < 10
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port} (RAY_ADDRESS)" in error.value.message
@@ -158,7 +158,7 @@ def test_an_unreachable_ray_address_fails_in_seconds_before_anything_moves(ci_da
 
 def test_without_ray_the_ray_backend_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
-    with pytest.raises(SweepError, match="Ray Tune is not installed") as error:
+    with pytest.raises(RayClusterError, match="Ray Tune is not installed") as error:
         raybackend.check_backend({"address": ""})
     assert ".[sweep]" in error.value.fix
 

@@ -17,6 +17,7 @@ from yolo_workbook.core.errors import SweepError
 from yolo_workbook.training import finish
 from yolo_workbook.tuning import ledger as ledgers
 from yolo_workbook.tuning import sweep, trial
+from yolo_workbook.tuning.run import SweepRun
 
 SWEEP = (
     "sweep:\n  space:\n    lr0: {low: 0.001, high: 0.02, log: true}\n    close_mosaic: {low: 0, high: 3}\n"
@@ -78,11 +79,11 @@ def test_a_stopped_sweep_trains_its_running_trial_first_and_then_the_missing_one
     spec = parse_sweep(rnd)
     ledger = ledgers.new_ledger(rnd, spec, inputs_digest="x")
     ledger["trials"] = [row(0, "ok", 0.3), row(1, "running", None, lr0=0.005, close_mosaic=2, freeze=2)]
-    run = sweep._Run(rnd, spec, ledger, start_weights="w.pt", data_yaml=Path("d.yaml"), names=["sitae"])
+    run = SweepRun(rnd, spec, ledger, start_weights="w.pt", data_yaml=Path("d.yaml"), names=["sitae"])
     assert run.todo() == [1, 2, 3]
     assert run.arguments(1) == {"lr0": 0.005, "close_mosaic": 2, "freeze": 2}  # the same arguments again
     assert run.arguments(2) == trial.suggest(spec, ledger, 2)
-    fewer = sweep._Run(rnd, dataclasses.replace(spec, trials=1), ledger, "w.pt", Path("d.yaml"), ["sitae"])
+    fewer = SweepRun(rnd, dataclasses.replace(spec, trials=1), ledger, "w.pt", Path("d.yaml"), ["sitae"])
     assert fewer.todo() == []
 
 

@@ -7,6 +7,7 @@ import pytest
 from yolo_workbook.config import params
 from yolo_workbook.config.params import load_round
 from yolo_workbook.core.errors import ParamsError
+from yolo_workbook.prediction.detections import Detections
 from yolo_workbook.ui import editor, widgets
 
 
@@ -69,7 +70,7 @@ def test_widgets_step_aside_when_headless(capsys, params_copy):
     current = load_round("r04_lr_cos", profile="demo")
     assert widgets.round_editor(current) is None
     assert "open this notebook in JupyterLab" in capsys.readouterr().out
-    assert widgets.frame_browser([{"frame_id": 0, "detections": []}], "missing.mp4") is None
+    assert widgets.frame_browser([Detections(0)], "missing.mp4") is None
 
 
 def test_draw_detections_draws_boxes_in_class_colours():
@@ -78,7 +79,7 @@ def test_draw_detections_draws_boxes_in_class_colours():
 
     frame = np.zeros((120, 160, 3), dtype=np.uint8)
     det = {"class": "학생", "confidence": 0.9, "bbox": [20, 30, 100, 110]}
-    jpeg = widgets.draw_detections(frame, [det], ["학생"])
+    jpeg = widgets.draw_detections(frame, Detections.from_record({"frame_id": 0, "detections": [det]}), ["학생"])
     picture = np.asarray(Image.open(__import__("io").BytesIO(jpeg)).convert("RGB")).astype(int)
     assert picture.shape == (120, 160, 3)
     assert picture[70, 20].sum() > 200 and picture[70, 60].sum() < 30  # the box edge is drawn, its inside is not

@@ -114,7 +114,7 @@ def _predicted(tmp_path, frames_text: str) -> PredictResult:
 def test_the_prediction_steps_read_the_frames_and_print_the_classes(tmp_path, capsys):
     frames = [{"frame_id": 0, "detections": []}]
     result = _predicted(tmp_path, json.dumps(frames))
-    assert notebook.read_frames(result) == frames
+    assert [(frame.frame_id, len(frame)) for frame in notebook.read_frames(result)] == [(0, 0)]
     notebook.show_detections_per_class(result)
     assert json.loads(capsys.readouterr().out) == result.summary["per_class"]
 
