@@ -3,9 +3,8 @@
 ``mkdocs build`` runs this script through the mkdocs-gen-files plugin (``mkdocs.yml``: ``gen-files``), which
 puts each page into the site as if it were a file in ``docs/``. The pages, and where each comes from:
 
-- ``reference/round-file.md``: the round file keys, from ``schemas/round.schema.json`` (types, descriptions)
-  and ``yolo_workbook.config.params`` (the keys the loader accepts, which ones are inherited); while the schema
-  is missing or describes only some keys, the page still lists every key the code knows;
+- ``reference/round-file.md``: the round file keys, from ``schemas/round.schema.json`` (the keys, their types
+  and descriptions) and ``yolo_workbook.config.keys`` (which ones are inherited);
 - ``reference/cli.md``: every verb of ``yolo-workbook`` with its options, from ``yolo_workbook.cli.build_parser()``;
 - ``reference/metrics-json.md``, ``reference/detections-json.md``, ``reference/attendance-json.md`` and
   ``reference/trials-json.md``: the records, from their JSON Schemas;
@@ -54,12 +53,8 @@ class Row:
 
 
 def load_schema(path: Path) -> dict[str, Any]:
-    """A JSON Schema as a dict; ``{}`` when the file is missing or not a JSON object (the page then says so)."""
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return schema if isinstance(schema, dict) else {}
+    """A JSON Schema of the package as a dict (the package cannot load without them: no fallback)."""
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _resolve(node: Any, root: dict[str, Any]) -> dict[str, Any]:
@@ -198,29 +193,18 @@ def rows_table(rows: list[Row], *, columns: tuple[str, ...] = ("key", "type", "r
 
 
 def round_key_rows(schema: dict[str, Any]) -> list[Row]:
-    """Every round key: the schema's rows, in the code's order, plus the keys the code knows and the schema lacks.
+    """Every round key, in the schema's order (the code's keys are the schema's: ``config.keys`` reads them there).
 
     ``own`` marks the keys that are not inherited through ``extends`` (``OWN_KEYS``); ``SETTINGS`` (``repeat``) and
     ``sweep`` (``NOT_INHERITED``) are not inherited either, but local.yaml and a profile may set them.
     """
-    from yolo_workbook.config import layers
-    from yolo_workbook.config.params import OWN_KEYS, ROUND_KEYS, SECTION_KEYS, SETTINGS
+    from yolo_workbook.config.params import NOT_INHERITED, OWN_KEYS
 
-    not_inherited = getattr(layers, "NOT_INHERITED", SETTINGS)
-
-    described = {row.key: row for row in schema_rows(schema, schema)}
-    known = [*ROUND_KEYS, *(f"{section}.{key}" for section, keys in SECTION_KEYS.items() for key in keys)]
-    tops = list(dict.fromkeys([*ROUND_KEYS, *(key.split(".")[0].split("[")[0] for key in described)]))
     rows = []
-    for top in tops:
-        below = [k for k in dict.fromkeys([*described, *known]) if k == top or k.startswith((f"{top}.", f"{top}["))]
-        for key in below:
-            row = described.get(key) or Row(key, description="")
-            top_key = key.split(".")[0]
-            setting = "no: this file, params/local.yaml or a profile" if top_key in not_inherited else ""
-            rows.append(
-                Row(row.key, row.kind, row.required, row.description, own=top_key in OWN_KEYS, inherited=setting)
-            )
+    for row in schema_rows(schema, schema):
+        top_key = row.key.split(".")[0]
+        setting = "no: this file, params/local.yaml or a profile" if top_key in NOT_INHERITED else ""
+        rows.append(Row(row.key, row.kind, row.required, row.description, own=top_key in OWN_KEYS, inherited=setting))
     return rows
 
 
@@ -231,21 +215,16 @@ def _example_round() -> str:
 
 def _ultralytics_arguments() -> str:
     """ultralytics' argument names and defaults, read from the installed ultralytics (without importing torch)."""
-    try:
-        from yolo_workbook.config.argrules import ultralytics_rules
+    from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS, RESERVED_TRAIN_KEYS, ultralytics_rules
 
-        defaults = ultralytics_rules()["defaults"]
-    except Exception as error:  # the page is still useful without this list
-        return f"(ultralytics' arguments could not be read here: {error})\n"
-    from yolo_workbook.config import argrules
-
-    reserved = {*getattr(argrules, "RESERVED_TRAIN_KEYS", ()), *getattr(argrules, "RESERVED_PREDICT_KEYS", ())}
+    defaults = ultralytics_rules()["defaults"]
+    reserved = {*RESERVED_TRAIN_KEYS, *RESERVED_PREDICT_KEYS}
     rows = [
         f"| `{key}` | `{json.dumps(value, ensure_ascii=False)}` |"
         for key, value in defaults.items()
         if key not in reserved
     ]
-    note = f" The workbook sets {', '.join(f'`{k}`' for k in sorted(reserved))} itself." if reserved else ""
+    note = f" The workbook sets {', '.join(f'`{k}`' for k in sorted(reserved))} itself."
     return (
         '??? info "ultralytics\' arguments and their defaults (read from the installed ultralytics)"\n\n'
         f"    Not every argument applies to both modes: ultralytics ignores what a mode does not use.{note}\n\n"
@@ -257,17 +236,10 @@ def _ultralytics_arguments() -> str:
 def round_file_page() -> str:
     """``reference/round-file.md``."""
     schema = load_schema(ROUND_SCHEMA)
-    source = (
-        "Types and descriptions come from `lib/yolo_workbook/schemas/round.schema.json`"
-        if schema
-        else '!!! note "Descriptions to come"\n'
-        "    `lib/yolo_workbook/schemas/round.schema.json` is not in this checkout yet: the keys below come from "
-        "the code (`yolo_workbook.config.params`); their types and descriptions appear here once the schema is there"
-    )
+    source = "Types and descriptions come from `lib/yolo_workbook/schemas/round.schema.json`"
+    # The schema test checks the keys under `properties`; a key reached through a `$ref` or a branch may still lack one.
     missing = [row.key for row in round_key_rows(schema) if not row.description]
-    partial = (
-        f"\n\nNot described in the schema yet: {', '.join(f'`{k}`' for k in missing)}." if schema and missing else ""
-    )
+    partial = f"\n\nNot described in the schema yet: {', '.join(f'`{k}`' for k in missing)}." if missing else ""
     return (
         GENERATED + "# Round file keys\n\n"
         "A round is one YAML file in `params/`, named after its `round_id`. It holds only what it changes from the "
@@ -297,9 +269,7 @@ def _overlay_row(key: str, node: Any, schema: dict[str, Any]) -> Row:
 
 
 def overlay_section() -> str:
-    """The keys of a profile and of ``params/local.yaml``: from ``overlay.schema.json``, else from the code."""
-    from yolo_workbook.config.params import PROFILE_KEYS, SECTIONS
-
+    """The keys of a profile and of ``params/local.yaml``, from ``overlay.schema.json``."""
     schema = load_schema(OVERLAY_SCHEMA)
     local = _resolve(schema.get("$defs", {}).get("local", {}), schema)
     text = (
@@ -307,13 +277,6 @@ def overlay_section() -> str:
         "settings. Both hold sections of a round file, which apply to every round; a profile's `rounds.<round_id>` "
         "part applies to one round. See [Profiles and params/local.yaml](../how-to/profiles-and-local.md).\n\n"
     )
-    if not schema:
-        local_keys = [k for k in PROFILE_KEYS if k not in ("profile", "rounds")]
-        return text + (
-            f"A profile may hold {', '.join(f'`{k}`' for k in PROFILE_KEYS)}; `params/local.yaml` the sections "
-            f"{', '.join(f'`{k}`' for k in local_keys)}. The sections, in a round's order: "
-            f"{', '.join(f'`{k}`' for k in SECTIONS)}.\n"
-        )
     top = [_overlay_row(key, sub, schema) for key, sub in (schema.get("properties") or {}).items()]
     own = [_overlay_row(key, sub, schema) for key, sub in (local.get("properties") or {}).items()]
     return (
@@ -423,7 +386,7 @@ def record_page(schema_file: str, title: str, intro: str) -> str:
         + (f" — {schema['title']}" if schema.get("title") else "")
         + ".\n\n"
         + (f"{_escape(schema['description'])}\n\n" if schema.get("description") else "")
-        + (rows_table(rows) if rows else "(the schema file is missing)\n")
+        + rows_table(rows)
     )
 
 
@@ -495,19 +458,18 @@ def make_targets_page() -> str:
 
 
 def layers() -> list[list[str]]:
-    """The import-linter layers from pyproject.toml, top first; each a list of subpackages beside each other."""
+    """The import-linter layers from pyproject.toml, top first; each a list of subpackages beside each other.
+
+    The package's contract is the first; those after it keep the modules inside one subpackage in order.
+    """
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    contracts = pyproject.get("tool", {}).get("importlinter", {}).get("contracts", [])
-    found = next((c.get("layers", []) for c in contracts if c.get("type") == "layers"), [])
+    found = pyproject["tool"]["importlinter"]["contracts"][0]["layers"]
     return [[part.strip().removeprefix("yolo_workbook.") for part in layer.split("|")] for layer in found]
 
 
 def docstring_summary(path: Path) -> str:
     """The first line of a module's docstring, read without importing it."""
-    try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-    except (OSError, SyntaxError):
-        return ""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     return _escape(doc.strip().splitlines()[0]) if doc.strip() else ""
 
 
@@ -516,7 +478,7 @@ def modules_of(name: str) -> list[Path]:
     folder = PACKAGE_DIR / name
     if folder.is_dir():
         return sorted(p for p in folder.glob("*.py") if p.name != "__init__.py")
-    return [PACKAGE_DIR / f"{name}.py"] if (PACKAGE_DIR / f"{name}.py").is_file() else []
+    return [PACKAGE_DIR / f"{name}.py"]
 
 
 def package_page() -> str:
@@ -544,7 +506,8 @@ def api_pages() -> dict[str, str]:
     for layer in layers():
         for name in layer:
             blocks = "\n\n".join(f"::: yolo_workbook.{name}.{p.stem}" for p in modules_of(name) if name != "cli")
-            summary = docstring_summary(PACKAGE_DIR / name / "__init__.py")
+            init = PACKAGE_DIR / name / "__init__.py"
+            summary = docstring_summary(init) if init.is_file() else ""  # a module (cli): its docstring renders below
             pages[f"reference/api/{name}.md"] = (
                 GENERATED
                 + f"# `yolo_workbook.{name}`\n\n{summary}\n\n"

@@ -14,7 +14,7 @@ import numpy as np
 from motrics import Frames, evaluate
 
 from yolo_workbook.attendance.truth import MotRows, Truth
-from yolo_workbook.config.layers import relative
+from yolo_workbook.config.params import relative
 from yolo_workbook.core.errors import TruthError
 
 IOU = 0.5  # MOTChallenge's match threshold for CLEAR and Identity (HOTA sweeps its own)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from yolo_workbook.config.layers import relative
+from yolo_workbook.config.params import relative
 from yolo_workbook.core.errors import TruthError
 
 MOT_FIELDS = ("frame", "id", "left", "top", "width", "height", "conf", "class", "visibility")

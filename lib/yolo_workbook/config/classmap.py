@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from yolo_workbook.config.layers import Round, is_round_reference
+from yolo_workbook.config.outputs import is_round_reference
+from yolo_workbook.config.round import Round
 from yolo_workbook.core.errors import WorkbookError
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 
 from yolo_workbook.config.classmap import planned_names
-from yolo_workbook.config.layers import Round
+from yolo_workbook.config.round import Round
 from yolo_workbook.config.sweeps import Objective, parse_objective
 from yolo_workbook.core.errors import ParamsError
 

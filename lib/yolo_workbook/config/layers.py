@@ -10,166 +10,33 @@ round it ``extends``; dicts deep-merge, scalars and lists replace. Layers, later
 3. ``params/profiles/<profile>.yaml``: its top-level sections, then its ``rounds.<round_id>`` part;
 4. values injected by papermill that differ from the round file (``-p train "{...}"``).
 
-``repeat`` (:data:`SETTINGS`) and ``sweep`` are the exceptions (:data:`NOT_INHERITED`): layer 1 takes them
-from the round's own file only, never from the rounds it extends; layers 2 to 4 may set them.
+``repeat`` (:data:`~yolo_workbook.config.keys.SETTINGS`) and ``sweep`` are the exceptions
+(:data:`~yolo_workbook.config.keys.NOT_INHERITED`): layer 1 takes them from the round's own file only, never
+from the rounds it extends; layers 2 to 4 may set them.
 
-The key lists below come from the round file's JSON Schema (``schemas/round.schema.json``), where
-the format is written once.
+The round it builds is :class:`~yolo_workbook.config.round.Round`; the key lists come from
+:mod:`yolo_workbook.config.keys`.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from yolo_workbook.core import files, paths, schemas
+from yolo_workbook.config.keys import (
+    NOT_INHERITED,
+    OVERRIDES,
+    OWN_KEYS,
+    ROUND_ID,
+    ROUND_KEYS,
+    SECTIONS,
+    SETTINGS,
+)
+from yolo_workbook.config.round import Round, relative, suggest
+from yolo_workbook.core import files, paths
 from yolo_workbook.core.errors import ParamsError
-
-ROUND_SCHEMA = schemas.load("round.schema.json")  # the round file format; profiles, local.yaml: overlay.schema.json
-OVERLAY_SCHEMA = schemas.load("overlay.schema.json")
-_PROPERTIES: dict[str, Any] = ROUND_SCHEMA["properties"]
-# Top-level keys of a round file. Each becomes a papermill parameter of the round's notebook.
-ROUND_KEYS = tuple(_PROPERTIES)
-# Notebook parameters that are not round keys: the profile to overlay, and force (train again).
-NOTEBOOK_PARAMETERS = ("profile", "force")
-# Keys that belong to one file and are never inherited through ``extends`` (nor set by a profile).
-OWN_KEYS = ("round_id", "extends", "notebook", "why", "expect")
-# Keys of one value, not a section (``repeat``): taken from the round's own file, never from a round it extends
-# (repeating multiplies the cost: a round that extends a repeated one should not repeat unasked); params/local.yaml,
-# a profile and papermill may set them.
-SETTINGS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS and _PROPERTIES[key].get("type") != "object")
-SECTIONS = tuple(key for key in ROUND_KEYS if key not in OWN_KEYS and key not in SETTINGS)
-# What layer 1 takes from the round's own file only: the settings, and ``sweep`` (a round that extends a sweep
-# round trains once, with the arguments its file says; the sweep's choice is in the sweep round's sweep.best.yaml).
-NOT_INHERITED = (*SETTINGS, "sweep")
-# The sections whose keys the workbook owns (train and predict hold ultralytics' arguments).
-SECTION_KEYS = {
-    key: tuple(_PROPERTIES[key]["properties"])
-    for key in SECTIONS
-    if _PROPERTIES[key].get("additionalProperties") is False
-}
-PROFILE_KEYS = tuple(OVERLAY_SCHEMA["properties"])
-NOTEBOOKS = tuple(_PROPERTIES["notebook"]["enum"])
-TRAINING_NOTEBOOKS = NOTEBOOKS[1:4]
-ROUND_ID = re.compile(_PROPERTIES["round_id"]["pattern"])
-OVERRIDES = "overrides (papermill -p or command line)"  # the name of the papermill layer in ``Round.files``
-
-
-@dataclass
-class Round:
-    """A fully resolved round: what will run, and where each value came from.
-
-    Attributes:
-        round_id (str): The file's stem, e.g. ``r04_lr_cos``.
-        profile (str): The profile overlaid, ``""`` for none.
-        notebook (str): The notebook that runs it, e.g. ``04_tune_round``.
-        chain (list[str]): Round ids from the root round to this one.
-        why (str): The user's intent for this round.
-        expect (str): The effect the user expects.
-        datasets (dict[str, str]): Dataset name -> data.yaml path, as written.
-        data_use (list[str]): Names of the datasets this round trains on, in order (several are merged).
-        oversample (dict): ``{"classes": [...], "target_share": 0.25}`` or ``{}``.
-        weights_from (str): ``model.from``: a round id (that round's best weights) or a weights / model yaml path.
-        train (dict[str, Any]): ultralytics train arguments, verbatim.
-        predict (dict[str, Any]): ultralytics predict arguments plus ``source`` and ``tracker``.
-        attendance (dict[str, Any]): Counting and scoring settings (``window_s``, ``truth``, ...), as written.
-        runtime (dict[str, bool]): Process switches, e.g. ``{"allow_duplicate_openmp": True}``.
-        loggers (dict[str, bool]): ultralytics loggers to turn on: ``mlflow``, ``tensorboard``.
-        repeat (int): How many times the round trains, with seeds ``train.seed`` + 0, 1, ...: 1 (once) unless set.
-        sweep (dict[str, Any]): The ``sweep`` section as resolved (``{}``: one training, not a sweep); see
-            :func:`yolo_workbook.config.sweeps.parse_sweep`.
-        files (list[str]): Every params file that took part, in overlay order.
-        origin (dict[str, str]): ``section.key`` -> the file that set its final value (or the command-line
-            option, e.g. ``--weights``, when the caller named it: :func:`resolve`).
-    """
-
-    round_id: str
-    profile: str
-    notebook: str
-    chain: list[str]
-    why: str
-    expect: str
-    datasets: dict[str, str]
-    data_use: list[str]
-    weights_from: str
-    train: dict[str, Any]
-    predict: dict[str, Any]
-    oversample: dict[str, Any] = field(default_factory=dict)
-    attendance: dict[str, Any] = field(default_factory=dict)
-    runtime: dict[str, bool] = field(default_factory=dict)
-    loggers: dict[str, bool] = field(default_factory=dict)
-    repeat: int = 1
-    sweep: dict[str, Any] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
-    origin: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base(self) -> str:
-        """The round this one extends (``""`` for a root round)."""
-        return self.chain[-2] if len(self.chain) > 1 else ""
-
-    @property
-    def output_dir(self) -> Path:
-        """``outputs/<profile>/<round_id>/``."""
-        return paths.round_dir(self.round_id, self.profile)
-
-    def data_paths(self) -> list[Path]:
-        """The data.yaml paths of the datasets this round uses, resolved from the project root."""
-        return [paths.project_path(self.datasets[name]) for name in self.data_use]
-
-    def attendance_setting(self, key: str) -> Any:
-        """``attendance.<key>`` as resolved, or its default (the round schema's ``default``)."""
-        if key in self.attendance:
-            return self.attendance[key]
-        return _PROPERTIES["attendance"]["properties"][key].get("default")
-
-    def where(self, section: str, key: str) -> str:
-        """The params file that set ``section.key``, for error messages."""
-        return self.origin.get(f"{section}.{key}", self.files[-1] if self.files else "?")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved round as plain data, as saved to ``params.resolved.yaml``."""
-        return {
-            "round_id": self.round_id,
-            "profile": self.profile,
-            "notebook": self.notebook,
-            "chain": self.chain,
-            "why": self.why,
-            "expect": self.expect,
-            "datasets": self.datasets,
-            "data": {"use": self.data_use, **({"oversample": self.oversample} if self.oversample else {})},
-            "model": {"from": self.weights_from},
-            "train": self.train,
-            "predict": self.predict,
-            **({"attendance": self.attendance} if self.attendance else {}),
-            **({"runtime": self.runtime} if self.runtime else {}),
-            **({"loggers": self.loggers} if self.loggers else {}),
-            **({"repeat": self.repeat} if self.repeat != 1 else {}),
-            **({"sweep": self.sweep} if self.sweep else {}),
-            "files": self.files,
-        }
-
-
-def relative(path: Path) -> str:
-    """A path as messages show it: relative to the project root when it lies inside it."""
-    for candidate in (path, path.resolve()):
-        try:
-            return str(candidate.relative_to(paths.PROJECT_ROOT))
-        except ValueError:
-            continue
-    return str(path)
-
-
-def suggest(key: str, known: tuple[str, ...] | list[str]) -> str:
-    """``did you mean 'x'?`` for a close name, else the known names."""
-    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
 
 
 class Documents:
@@ -439,41 +306,6 @@ def resolve(
     )
 
 
-def is_round_reference(value: str) -> bool:
-    """True when ``model.from`` names a round (``r02_freeze``) rather than a weights or model file."""
-    return bool(ROUND_ID.match(value)) and not value.endswith((".pt", ".yaml", ".yml"))
-
-
-def best_weights_of(round_id: str, profile: str) -> Path:
-    """Where a round's best weights are once it has run (whether or not it has)."""
-    return paths.round_dir(round_id, profile) / "train" / "weights" / "best.pt"
-
-
-# What a round can be exported to (yolo-workbook export), and each export's name in ``<round>/export/``.
-EXPORT_FILES = {"onnx": "best.onnx", "openvino": "best_openvino_model"}
-EXPORT_FORMATS = tuple(EXPORT_FILES)
-
-
-def export_reference(value: str) -> tuple[str, str] | None:
-    """``(round_id, format)`` when ``model.from`` names a round's export (``r08_rare_class:openvino``), else None.
-
-    The format is returned as written (it may be unknown: :func:`yolo_workbook.config.schema.weights_from_problem`
-    says so).
-    """
-    round_id, colon, fmt = value.rpartition(":")
-    return (round_id, fmt) if colon and is_round_reference(round_id) else None
-
-
-def export_dir_of(round_id: str, profile: str) -> Path:
-    """A round's export folder, ``outputs/<profile>/<round_id>/export/`` (whether or not it was exported)."""
-    return paths.round_dir(round_id, profile) / "export"
-
-
-def exported_weights_of(round_id: str, profile: str, fmt: str) -> Path:
-    """Where a round's export in ``fmt`` (one of :data:`EXPORT_FORMATS`) is once it was exported."""
-    return export_dir_of(round_id, profile) / EXPORT_FILES[fmt]
-
-
 def list_rounds(params_dir: Path | None = None) -> list[str]:
     """Round ids of every round file in ``params/`` (``local.yaml`` and profiles excluded)."""
     base = params_dir or paths.params_dir()
@@ -487,51 +319,3 @@ def next_round_id(current: str, slug: str, params_dir: Path | None = None) -> st
     while number in taken:
         number += 1
     return f"r{number:02d}_{slug}"
-
-
-def save_resolved(rnd: Round, path: Path, *, command: list[str] | None = None) -> Path:
-    """Write the resolved round as YAML (atomically: complete or not at all), with its command."""
-    content = rnd.to_dict()
-    if command:
-        content["command"] = " ".join(command)
-    text = yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
-    return files.write_atomic(path, text)
-
-
-def papermill_parameters_cell() -> str | None:
-    """The source of the cell papermill injected into this kernel (``# Parameters``), or None.
-
-    None outside a kernel and in a kernel that papermill did not run: the notebook was opened by a person.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    if shell is None:
-        return None
-    return next(
-        (s for s in reversed(shell.history_manager.input_hist_raw) if s.lstrip().startswith("# Parameters")), None
-    )
-
-
-def refuse_unknown_papermill_parameters(notebook: str) -> None:
-    """Stop when papermill injected a parameter this notebook does not define (papermill only warns)."""
-    source = papermill_parameters_cell()
-    if source is None:
-        return
-    import ast
-
-    names = set()
-    for node in ast.parse(source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        names |= {t.id for t in targets if isinstance(t, ast.Name)}
-    known_names = (*NOTEBOOK_PARAMETERS, *ROUND_KEYS)
-    unknown = sorted(names - set(known_names))
-    if unknown:
-        known = ", ".join(known_names)
-        hints = "; ".join(f"{name}: {suggest(name, known_names)}" for name in unknown)
-        raise ParamsError(
-            f"papermill parameter(s) {', '.join(unknown)} are not parameters of {notebook}; nothing was run",
-            fix=f"{hints} (parameters: {known})",
-        )

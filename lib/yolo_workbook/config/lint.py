@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.layers import list_rounds, relative
+from yolo_workbook.config.layers import list_rounds
+from yolo_workbook.config.round import relative
 from yolo_workbook.config.validate import Validator
 from yolo_workbook.core import paths
 from yolo_workbook.core.problems import Problem

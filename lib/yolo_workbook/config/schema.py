@@ -14,15 +14,9 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.layers import (
-    EXPORT_FORMATS,
-    OVERLAY_SCHEMA,
-    ROUND_KEYS,
-    ROUND_SCHEMA,
-    export_reference,
-    is_round_reference,
-    suggest,
-)
+from yolo_workbook.config.keys import OVERLAY_SCHEMA, ROUND_KEYS, ROUND_SCHEMA
+from yolo_workbook.config.outputs import EXPORT_FORMATS, export_reference, is_round_reference
+from yolo_workbook.config.round import suggest
 from yolo_workbook.core import paths, schemas
 from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.core.files import YamlDocument

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem, cuda_devices, ultralytics_rules
-from yolo_workbook.config.layers import ROUND_SCHEMA, TRAINING_NOTEBOOKS, Round
+from yolo_workbook.config.keys import ROUND_SCHEMA, TRAINING_NOTEBOOKS
+from yolo_workbook.config.round import Round
 from yolo_workbook.core.errors import ParamsError
 
 _SCHEMA = ROUND_SCHEMA["properties"]["sweep"]["properties"]

@@ -35,21 +35,11 @@ from typing import Any
 from yolo_workbook.config.argrules import argument_problem, model_module_count
 from yolo_workbook.config.classmap import planned_transfer
 from yolo_workbook.config.classnames import class_name_problems
-from yolo_workbook.config.layers import (
-    OVERRIDES,
-    ROUND_ID,
-    TRAINING_NOTEBOOKS,
-    Documents,
-    Round,
-    Sources,
-    effective_overrides,
-    export_reference,
-    is_round_reference,
-    read_sources,
-    refuse_unknown_papermill_parameters,
-    relative,
-    resolve,
-)
+from yolo_workbook.config.keys import OVERRIDES, ROUND_ID, TRAINING_NOTEBOOKS
+from yolo_workbook.config.layers import Documents, Sources, effective_overrides, read_sources, resolve
+from yolo_workbook.config.outputs import export_reference, is_round_reference
+from yolo_workbook.config.papermill import refuse_unknown_papermill_parameters
+from yolo_workbook.config.round import Round, relative
 from yolo_workbook.config.schema import as_error, translate_error, validator_for, weights_from_problem
 from yolo_workbook.config.sweeps import sweep_problems, where_set
 from yolo_workbook.core import logs

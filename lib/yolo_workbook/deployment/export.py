@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.layers import EXPORT_FILES, EXPORT_FORMATS, TRAINING_NOTEBOOKS, Round, best_weights_of
+from yolo_workbook.config.params import EXPORT_FILES, EXPORT_FORMATS, TRAINING_NOTEBOOKS, Round, best_weights_of
 from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import DeploymentError
 from yolo_workbook.core.files import publish_folder, read_json, write_json

@@ -21,8 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from yolo_workbook.config.layers import export_reference, exported_weights_of
-from yolo_workbook.config.params import Round, best_weights_of, is_round_reference
+from yolo_workbook.config.params import (
+    Round,
+    best_weights_of,
+    export_reference,
+    exported_weights_of,
+    is_round_reference,
+)
 from yolo_workbook.config.schema import weights_from_problem
 from yolo_workbook.core import paths
 from yolo_workbook.core.errors import ParamsError, WeightsError, WeightsFromNotRunError

@@ -86,35 +86,14 @@ def check_sweep(rnd: Round) -> SweepSpec | None:
 
     Raises:
         ParamsError: The sweep section is not valid.
-        SweepError: Ray is missing, or the cluster's address does not answer.
+        RayClusterError: Ray is missing, or the cluster's address does not answer.
     """
     if not rnd.sweep:
         return None
-    spec = parse_sweep(rnd)
-    check_objective_class(rnd, spec)
+    spec = parse_sweep(rnd)  # its objective's class was checked with the round (config.classnames)
     if spec.backend == "ray":  # before anything moves: Ray installed, the cluster's address answering
         raybackend.check_backend(spec.ray, where=rnd.where("sweep", "backend"))
     return spec
-
-
-def check_objective_class(rnd: Round, spec: SweepSpec) -> None:
-    """Refuse an objective that names a class none of the round's datasets has (before anything moves).
-
-    Raises:
-        SweepError: Naming the file that set ``sweep.objective``, the class and the classes there are.
-    """
-    wanted = spec.objective.class_name
-    if not wanted:
-        return
-    names: list[str] = []
-    for path in rnd.data_paths():
-        names += [n for n in dataset.class_names(dataset.read_data_yaml(path)) if n not in names]
-    if wanted not in names:
-        raise SweepError(
-            f"{rnd.where('sweep', 'objective')}: sweep.objective names class '{wanted}', which the round's data"
-            f" does not have (classes: {', '.join(names)})",
-            fix="name one of those classes, e.g. objective: " + (f"'{names[-1]} AP50'" if names else "mAP50-95"),
-        )
 
 
 def run_sweep(rnd: Round, *, force: bool = False) -> TrainResult:
