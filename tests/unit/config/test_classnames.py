@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import write
 
 from yolo_workbook.config import lint
@@ -27,29 +28,29 @@ def _check(params_dir: Path, data_yaml: Path | str, body: str) -> list[Problem]:
     return lint.check_rounds([params_dir / "r02_try.yaml"], params_dir=params_dir, use_local=False)
 
 
-def test_an_oversampled_class_the_data_lacks_is_an_error_with_a_close_match(params_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("body", "key", "fix"),
+    [
+        (
+            "data:\n  oversample:\n    classes: [student, sitea]\n    target_share: 0.2\n",
+            "data.oversample.classes",
+            "did you mean 'sitae'? e.g. classes: [student, sitae]",
+        ),
+        (
+            "sweep:\n  space: {lr0: [0.01, 0.02]}\n  objective: sitea AP50-95\n",
+            "sweep.objective",
+            "did you mean 'sitae'? e.g. objective: sitae AP50-95",
+        ),
+    ],
+)
+def test_a_class_the_data_lacks_is_an_error_with_a_close_match(params_dir, tmp_path, body, key, fix):
     data = _data_yaml(tmp_path / "data", ["student", "desk", "sitae"])
-    problems = _check(params_dir, data, "data:\n  oversample:\n    classes: [student, sitea]\n    target_share: 0.2\n")
-    assert [(p.level, Path(p.file).name, p.line, p.key) for p in problems] == [
-        ("error", "r02_try.yaml", 6, "data.oversample.classes")
-    ]
+    problems = _check(params_dir, data, body)
+    assert [(p.level, Path(p.file).name, p.line, p.key) for p in problems] == [("error", "r02_try.yaml", 6, key)]
     assert problems[0].message == (
         "r02_try: names class 'sitea', which its data (a) does not have; the data's classes: student, desk, sitae"
     )
-    assert problems[0].fix == "did you mean 'sitae'? e.g. classes: [student, sitae]"
-
-
-def test_a_sweep_objectives_class_the_data_lacks_is_an_error_with_a_close_match(params_dir, tmp_path):
-    data = _data_yaml(tmp_path / "data", ["student", "desk", "sitae"])
-    sweep = "sweep:\n  space: {lr0: [0.01, 0.02]}\n  objective: sitea AP50-95\n"
-    problems = _check(params_dir, data, sweep)
-    assert [(p.level, Path(p.file).name, p.line, p.key) for p in problems] == [
-        ("error", "r02_try.yaml", 6, "sweep.objective")
-    ]
-    assert problems[0].message == (
-        "r02_try: names class 'sitea', which its data (a) does not have; the data's classes: student, desk, sitae"
-    )
-    assert problems[0].fix == "did you mean 'sitae'? e.g. objective: sitae AP50-95"
+    assert problems[0].fix == fix
 
 
 def test_the_repository_rounds_against_data_without_their_classes(params_copy, tmp_path):
