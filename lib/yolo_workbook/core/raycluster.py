@@ -24,7 +24,7 @@ from typing import Any
 from yolo_workbook.core import paths
 from yolo_workbook.core.errors import RayClusterError
 
-INSTALL_FIX = 'pip install -e ".[sweep]" (Ray Tune and Optuna; environment.yml has them)'
+INSTALL_FIX = 'pip install -e ".[sweep]" (Ray Tune; environment.yml has it)'
 CONNECT_TIMEOUT_S = 3.0
 PASSED_ON = ("PYTHONUTF8",)  # to every Ray worker, besides the workbook's own folders
 

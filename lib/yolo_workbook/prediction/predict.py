@@ -1,14 +1,15 @@
 """Predict with a round's best weights and write detections as JSON, frame by frame.
 
-Output, in ``outputs/<profile>/<job_id>/``:
-
-Each frame is a :class:`~yolo_workbook.prediction.detections.Detections`, written as:
+Each frame is a :class:`~yolo_workbook.prediction.detections.Detections`. Output, in
+``outputs/<profile>/<round_id>/`` (one job: the earlier result there moves to ``history/`` first,
+:mod:`yolo_workbook.core.jobs`):
 
 - ``detections.jsonl``: one frame per line, flushed as it comes (an interruption keeps every
   finished frame);
 - ``detections.json``: the diary's shape ``[{"frame_id", "detections": [{"class", "confidence",
   "bbox"}]}]``, written atomically once all frames are done (fields are only ever added);
-- ``summary.json``: model, source, fps, frames, per-class counts, throughput.
+- ``summary.json``: model, source, fps, frames, per-class counts, throughput; with a tracker also
+  ``tracker_input_conf`` (the confidence the trackers saw), ``trackers``, ``track_buffer`` and ``tracks``.
 
 With ``predict.tracker`` (see :mod:`yolo_workbook.prediction.track`) each detection also gets a
 ``track_id``, and the confirmed tracks are written as MOTChallenge rows: ``tracks.mot.txt`` (the first

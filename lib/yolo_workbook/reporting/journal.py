@@ -163,7 +163,8 @@ def _leaderboard_html(board: Leaderboard) -> str:
         cells = []
         for c, text in enumerate(row):
             if (r, c) in board.best:
-                title = html.escape(f"best {board.header[c]} of these rounds (higher is better)", quote=True)
+                better = "lower" if c in board.lower_is_better else "higher"
+                title = html.escape(f"best {board.header[c]} of these rounds ({better} is better)", quote=True)
                 cells.append(f'<td class="{kind(c)} best" title="{title}">{html.escape(text)}</td>')
             else:
                 cells.append(f"<td class={kind(c)}>{html.escape(text)}</td>")

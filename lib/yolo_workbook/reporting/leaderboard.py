@@ -32,12 +32,14 @@ class Leaderboard:
         best (frozenset[tuple[int, int]]): ``(row, column)`` of the best value of each metric
             column (the highest; the lowest count error; ties all count; only where two rounds or more
             have a value). Train time is not ranked.
+        lower_is_better (frozenset[int]): The columns whose best value is the lowest (the count error).
     """
 
     header: list[str]
     rows: list[list[str]]
     align: str
     best: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+    lower_is_better: frozenset[int] = field(default_factory=frozenset)
 
 
 def leaderboard(records: list[dict[str, Any]]) -> Leaderboard:
@@ -77,7 +79,8 @@ def leaderboard(records: list[dict[str, Any]]) -> Leaderboard:
         if len(present) >= 2:
             top = (min if column in lower_is_better else max)(present.values())
             best |= {(i, column + 2) for i, value in present.items() if value == top}
-    return Leaderboard(header, rows, "<<" + ">" * (len(header) - 2), frozenset(best))
+    lower = frozenset(column + 2 for column in lower_is_better)
+    return Leaderboard(header, rows, "<<" + ">" * (len(header) - 2), frozenset(best), lower)
 
 
 def format_leaderboard(records: list[dict[str, Any]]) -> str:

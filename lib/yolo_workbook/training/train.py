@@ -138,9 +138,9 @@ def train_round(rnd: Round, *, force: bool = False) -> TrainResult:
             f"{rnd.where('sweep', 'space')}: round '{rnd.round_id}' is a sweep (it has a 'sweep:' section)",
             fix="run it with yolo_workbook.tuning.sweep.train_or_sweep (notebooks 03 and 04), or yolo-workbook run",
         )
-    check_loggers(rnd)
-    train_args = check_train_args(rnd)
-    with jobs.for_round(rnd) as job:  # before anything is read to decide or moved
+    with jobs.for_round(rnd) as job:  # the OpenMP opt-in before torch loads; the lock before anything is read or moved
+        check_loggers(rnd)
+        train_args = check_train_args(rnd)
         # The runner's checks when it ran them for this kernel and they still hold; else every check here.
         checks = rerun.handed_checks(rnd, job.handed, training=True) or check_round(rnd, training=True)
         return _train_locked(rnd, job, train_args, checks, force=force)

@@ -104,9 +104,9 @@ def run_sweep(rnd: Round, *, force: bool = False) -> TrainResult:
         RoundChangedError: The sweep finished with other inputs and ``force`` is off; nothing ran.
         SweepError: No trial ended with an objective; the Ray backend is missing or unreachable.
     """
-    spec = check_sweep(rnd) or parse_sweep(rnd)
-    check_train_args(rnd)
-    with jobs.for_round(rnd) as job:
+    with jobs.for_round(rnd) as job:  # the OpenMP opt-in before torch loads; the lock before anything is read or moved
+        spec = check_sweep(rnd) or parse_sweep(rnd)
+        check_train_args(rnd)
         checks = rerun.handed_checks(rnd, job.handed, training=True) or check_round(rnd, training=True)
         return _sweep_locked(rnd, job, spec, checks, force=force)
 

@@ -7,8 +7,8 @@ writing never replaces an existing file.
 
 Examples:
     >>> from yolo_workbook.ui.editor import draft_text, check_draft, write_draft
-    >>> text = draft_text(rnd, "r09_lower_lr", why="lower lr", changes={"lr0": 0.005})  # doctest: +SKIP
-    >>> check_draft(text, "r09_lower_lr", profile="demo")  # doctest: +SKIP
+    >>> text = draft_text(rnd, "r10_lower_lr", why="lower lr", changes={"lr0": 0.005})  # doctest: +SKIP
+    >>> check_draft(text, "r10_lower_lr", profile="demo")  # doctest: +SKIP
     []
 """
 

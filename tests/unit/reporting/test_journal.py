@@ -235,3 +235,15 @@ def test_sweep_entry_reports_an_invalid_ledger_instead_of_raising(tmp_path):
     doc["best"] = "one"
     shown = journal.sweep_entry(write_sweep(tmp_path, doc), lambda *_: b"", {})
     assert set(shown) == {"problem"} and "key best is not valid" in shown["problem"]
+
+
+def test_the_best_count_error_is_the_lowest_and_its_cell_says_so():
+    from yolo_workbook.reporting.leaderboard import leaderboard
+
+    def record(round_id: str, count_err: float) -> dict:
+        video = {"score": {"overall": {"count_mae_stable": count_err, "idf1": 0.5}}}
+        return {"round_id": round_id, "status": "ok", "overall": {"mAP50": 0.5}, "video": video}
+
+    table = journal._leaderboard_html(leaderboard([record("r01_base", 0.9), record("r02_merge", 0.4)]))
+    assert '<td class="num best" title="best count err of these rounds (lower is better)">0.400</td>' in table
+    assert "count err of these rounds (higher" not in table
