@@ -20,6 +20,7 @@ import sys
 from ultralytics.utils.callbacks import base
 
 from yolo_workbook.config import params
+from yolo_workbook.core import logs
 from yolo_workbook.training import metrics, train
 
 
@@ -28,6 +29,7 @@ def die(*_: object) -> None:
 
 
 def main(round_id: str, profile: str, point: str) -> None:
+    logs.show()  # as a face would: the round's lines on stdout, its warnings on stderr
     hooks = base.default_callbacks  # every trainer starts from a copy of these lists
     if point == "before_checkpoint":
         hooks["on_train_epoch_end"].append(die)  # runs before validation and save_model

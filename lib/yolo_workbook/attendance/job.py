@@ -1,8 +1,10 @@
 """A prediction job's attendance: counts and tracks from its files, scored when the video has ground truth.
 
+:func:`predict_and_count` is the one call for "check the truth, predict, count": the CLI's ``predict``,
+notebook 05, every training round's video score and a sweep's ``count err`` trial make it.
 :func:`check_truth` runs before the prediction (a bad ground-truth file stops the job before the
 video is read); :func:`count_attendance` runs after it, on the files the prediction wrote, so a count
-can be redone with another window without predicting again. With several trackers
+can be redone with another window without predicting again (``yolo-workbook score-video``). With several trackers
 (``predict.tracker: [bytetrack, botsort]``) or windows (``attendance.window_s: [1, 2, 4]``) and ground
 truth, each is scored and the best is named in ``attendance.json``'s ``choices``: the windows by the
 stable count's error (counts do not depend on the tracker), the trackers by IDF1.
@@ -10,7 +12,8 @@ stable count's error (counts do not depend on the tracker), the trackers by IDF1
 Examples:
     >>> from yolo_workbook.config.params import load_round
     >>> rnd = load_round("p01_video", profile="demo")  # doctest: +SKIP
-    >>> result = count_attendance(rnd.output_dir, rnd)  # doctest: +SKIP
+    >>> counted = predict_and_count(rnd)  # doctest: +SKIP
+    >>> again = count_attendance(counted.folder, rnd)  # doctest: +SKIP
 """
 
 from __future__ import annotations

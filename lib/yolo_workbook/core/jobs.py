@@ -141,7 +141,9 @@ def _free_name(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def start(folder: Path, *, what: str, fix: str, runtime: dict[str, Any] | None = None) -> Iterator[Job]:
+def start(
+    folder: Path, *, what: str, fix: str, runtime: dict[str, Any] | None = None, lock_as: Path | None = None
+) -> Iterator[Job]:
     """Start a job over ``folder``: the OpenMP opt-in, then the folder's lock (see the module docstring).
 
     A job started over a folder that this process already runs a job over is that same job (a prediction
@@ -152,6 +154,8 @@ def start(folder: Path, *, what: str, fix: str, runtime: dict[str, Any] | None =
         what (str): What the lock guards, for a refusal, e.g. ``round 'r01_base' (profile demo)``.
         fix (str): What a user can do when another process holds it.
         runtime (dict | None): The round's ``runtime`` section (its OpenMP opt-in).
+        lock_as (Path | None): The folder whose lock guards ``folder`` (default: ``folder``): a folder inside a
+            round's folder has a lock of its own beside the round's, not inside it.
 
     Yields:
         (Job): The job, holding the lock.
@@ -164,9 +168,10 @@ def start(folder: Path, *, what: str, fix: str, runtime: dict[str, Any] | None =
     if key in _ACTIVE:
         yield _ACTIVE[key]
         return
-    with locks.hold(folder, what=what, fix=fix) as lock:
+    guard = lock_as or folder
+    with locks.hold(guard, what=what, fix=fix) as lock:
         job = Job(folder, lock)
-        handed = locks.handed_over(folder)
+        handed = locks.handed_over(guard)
         if isinstance(handed, dict) and isinstance(handed.get("job"), dict):
             parent = handed["job"]  # the runner that started this kernel: archive where it did
             job.history = Path(parent["history"]) if parent.get("history") else None
@@ -181,11 +186,19 @@ def start(folder: Path, *, what: str, fix: str, runtime: dict[str, Any] | None =
 
 
 def for_round(rnd: RoundLike, folder: Path | None = None) -> contextlib.AbstractContextManager[Job]:
-    """A job over a round's folder, or over a folder a step of the round writes (its ``video/``, a trial's)."""
-    return start(
-        folder or rnd.output_dir,
-        what=f"round '{rnd.round_id}' (profile {rnd.profile or 'none'})"
-        + (f", folder {folder.name}" if folder and folder != rnd.output_dir else ""),
-        fix=locks.ROUND_BUSY_FIX,
-        runtime=rnd.runtime,
-    )
+    """A job over a round's folder, or over a folder a step of the round writes (its ``video/``, a trial's).
+
+    A folder inside the round's folder has a lock of its own, beside the round's lock
+    (``outputs/<profile>/.locks/r03_merge.video.lock``): a Ray worker scores a trial while the sweep holds the round.
+    """
+    folder = folder or rnd.output_dir
+    what = f"round '{rnd.round_id}' (profile {rnd.profile or 'none'})"
+    lock_as = None
+    if folder != rnd.output_dir:
+        what += f", folder {folder.name}"
+        try:
+            inside = folder.relative_to(rnd.output_dir)
+            lock_as = rnd.output_dir.parent / ".".join((rnd.round_id, *inside.parts))
+        except ValueError:  # a folder elsewhere (score-video --folder): its own lock, beside it
+            lock_as = None
+    return start(folder, what=what, fix=locks.ROUND_BUSY_FIX, runtime=rnd.runtime, lock_as=lock_as)
