@@ -15,6 +15,9 @@ Examples:
     yolo-workbook data check outputs/datasets/demo/classroom.v1i.yolov8/data.yaml
     yolo-workbook resolve params/r05_augment.yaml --as-cli
     yolo-workbook diff r03_merge r05_augment
+
+A path typed on the command line is read from the current folder, as every command line reads it; a path
+inside a round file is read from the project root (the folder that holds ``params/``).
 """
 
 from __future__ import annotations
@@ -22,11 +25,48 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from yolo_workbook import __version__
 from yolo_workbook.core import logs, paths
 from yolo_workbook.core.errors import WorkbookError
 from yolo_workbook.core.text import format_duration
+
+
+def _here(value: str) -> Path:
+    """A path typed on the command line, read from the current folder (absolute, ``~`` expanded).
+
+    Paths in round files start at the project root instead (:func:`yolo_workbook.core.paths.project_path`): a value
+    that an option injects into a round is made absolute here, so the round reads it where the user meant.
+    """
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+def _is_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.startswith("~")
+
+
+def _source_here(value: str) -> str:
+    """``--source``: a file, folder or glob from the current folder; a camera index or stream URL as is."""
+    return value if value.isdigit() or "://" in value else str(_here(value))
+
+
+def _weights_here(value: str) -> str:
+    """``--weights``: a file named by a path, or found in the current folder, from here; a round id,
+    ``ROUND:onnx`` or an ultralytics name (``yolov8n.pt``, downloaded when missing) as is."""
+    from yolo_workbook.config.params import is_round_reference
+
+    if _is_path(value) or (not is_round_reference(value) and (Path.cwd() / value).is_file()):
+        return str(_here(value))
+    return value
+
+
+def _tracker_here(value: str) -> str:
+    """``--tracker``: a tracker YAML named by a path, or found in the current folder, from here; a name as is."""
+    if _is_path(value) or (value.endswith((".yaml", ".yml")) and (Path.cwd() / value).is_file()):
+        return str(_here(value))
+    return value
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -38,7 +78,7 @@ def _doctor(args: argparse.Namespace) -> int:
     report = environment_report(profile=args.profile)
     print(format_report(report))
     if args.json:
-        print(f"report: {write_json(paths.project_path(args.json), report)}")
+        print(f"report: {write_json(_here(args.json), report)}")
     elif args.json == "":
         print(json.dumps(report, indent=1, ensure_ascii=False))
     return 1 if any(f["level"] == "error" for f in report["findings"]) else 0
@@ -47,7 +87,7 @@ def _doctor(args: argparse.Namespace) -> int:
 def _demo_data(args: argparse.Namespace) -> int:
     from yolo_workbook.data.demo import write_demo_data
 
-    out = paths.project_path(args.out) if args.out else paths.outputs_root() / "datasets" / args.size
+    out = _here(args.out) if args.out else paths.outputs_root() / "datasets" / args.size
     started = time.time()
     written = write_demo_data(out, size=args.size)
     for name, path in written.items():
@@ -80,7 +120,7 @@ ATTENDANCE_OPTIONS = {"truth": "--truth", "window_s": "--window", "min_seen_s": 
 
 def _attendance_overrides(args: argparse.Namespace) -> dict[str, object]:
     values = {
-        "truth": args.truth,
+        "truth": str(_here(args.truth)) if args.truth else args.truth,
         "window_s": args.window if not args.window or len(args.window) > 1 else args.window[0],
         "min_seen_s": args.min_seen,
     }
@@ -104,10 +144,11 @@ def _predict(args: argparse.Namespace) -> int:
     from yolo_workbook.config.params import load_round
     from yolo_workbook.orchestration.runner import round_id_of
 
+    trackers = [_tracker_here(value) for value in args.tracker or []]
     overrides = {
         key: value
         for key, value in {
-            "source": args.source,
+            "source": _source_here(args.source) if args.source else None,
             "conf": args.conf,
             "iou": args.iou,
             "imgsz": args.imgsz,
@@ -115,13 +156,13 @@ def _predict(args: argparse.Namespace) -> int:
             "classes": args.classes,
             "device": args.device,
             "save": True if args.save else None,
-            "tracker": args.tracker if not args.tracker or len(args.tracker) > 1 else args.tracker[0],
+            "tracker": (trackers if len(trackers) > 1 else trackers[0]) if trackers else None,
         }.items()
         if value is not None
     }
     injected = {
         "predict": overrides,
-        "model": {"from": args.weights} if args.weights else {},
+        "model": {"from": _weights_here(args.weights)} if args.weights else {},
         "attendance": _attendance_overrides(args),
     }
     round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
@@ -135,8 +176,10 @@ def _predict(args: argparse.Namespace) -> int:
     result = attendance.prediction
     print(f"{result.json_path}\n{result.jsonl_path}\n{result.summary_path}\n{attendance.json_path}")
     summary = result.summary
-    print(f"{summary['frames']} frames at {summary['frames_per_second']} frames/s")
-    print(json.dumps(summary["per_class"], indent=1, ensure_ascii=False))
+    detected = "" if summary["per_class"] else ", no detections"  # not a bare {}
+    print(f"{summary['frames']} frames at {summary['frames_per_second']} frames/s{detected}")
+    if summary["per_class"]:
+        print(json.dumps(summary["per_class"], indent=1, ensure_ascii=False))
     print(format_attendance(attendance))
     return 0
 
@@ -149,7 +192,7 @@ def _score_video(args: argparse.Namespace) -> int:
     round_file = args.round_file or paths.params_dir() / "p01_video.yaml"
     injected = {"attendance": _attendance_overrides(args)}
     rnd = load_round(round_id_of(round_file), profile=args.profile, injected=injected, options=_options(injected))
-    folder = paths.project_path(args.folder) if args.folder else rnd.output_dir
+    folder = _here(args.folder) if args.folder else rnd.output_dir
     if not (folder / "detections.jsonl").is_file() or not (folder / "summary.json").is_file():
         raise WorkbookError(
             f"{folder}: no prediction here (detections.jsonl, summary.json)",
@@ -181,7 +224,7 @@ def _export(args: argparse.Namespace) -> int:
 def _data_check(args: argparse.Namespace) -> int:
     from yolo_workbook.data.check import check_dataset, format_report
 
-    report = check_dataset(paths.project_path(args.data_yaml))
+    report = check_dataset(_here(args.data_yaml))
     print(format_report(report, limit=10**9 if args.all else 25))
     return 0 if report.ok else 1
 
@@ -190,12 +233,12 @@ def _data_stats(args: argparse.Namespace) -> int:
 
     from yolo_workbook.data.check import check_dataset, dataset_stats, format_stats
 
-    report = check_dataset(paths.project_path(args.data_yaml))
+    report = check_dataset(_here(args.data_yaml))
     stats = dataset_stats(report)
     if args.json:
         from yolo_workbook.core.files import write_json
 
-        print(write_json(paths.project_path(args.json), stats))
+        print(write_json(_here(args.json), stats))
     else:
         print(format_stats(stats))
     if not report.ok:
@@ -206,7 +249,7 @@ def _data_stats(args: argparse.Namespace) -> int:
 def _data_merge(args: argparse.Namespace) -> int:
     from yolo_workbook.data.merge import merge_datasets
 
-    data_yaml = merge_datasets([paths.project_path(p) for p in args.data_yamls], paths.project_path(args.out))
+    data_yaml = merge_datasets([_here(p) for p in args.data_yamls], _here(args.out))
     print(data_yaml)
     print((data_yaml.parent / "provenance.json").read_text(encoding="utf-8"))
     return 0
@@ -330,7 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = verbs.add_parser("predict", help="detections of a video, images or a stream as JSON (streaming)")
     predict.add_argument("round_file", nargs="?", help="default: params/p01_video.yaml")
     add_profile(predict)
-    predict.add_argument("--source", help="video, image, folder, glob, camera index or stream URL")
+    predict.add_argument(
+        "--source", help="video, image, folder or glob (relative: from the current folder), camera index or stream URL"
+    )
     predict.add_argument(
         "--weights",
         help="a round id (its best weights), ROUND:onnx / ROUND:openvino (its export) or a .pt file;"
@@ -373,11 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     data = verbs.add_parser("data", help="dataset doctor: check, stats, merge")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
     check_data = data_verbs.add_parser("check", help="every label and image checked (exit 1 on errors)")
-    check_data.add_argument("data_yaml")
+    check_data.add_argument("data_yaml", help="an export's data.yaml (relative: from the current folder)")
     check_data.add_argument("--all", action="store_true", help="print every problem (default: 25 per rule)")
     check_data.set_defaults(func=_data_check)
     stats = data_verbs.add_parser("stats", help="boxes and images per split and class, imbalance, box sizes")
-    stats.add_argument("data_yaml")
+    stats.add_argument("data_yaml", help="an export's data.yaml (relative: from the current folder)")
     stats.add_argument("--json", help="write the stats to this JSON file instead of printing a table")
     stats.set_defaults(func=_data_stats)
     merge = data_verbs.add_parser("merge", help="merge exports, classes matched by name (first order kept)")

@@ -270,6 +270,16 @@ def check_dataset(data_yaml: Path, *, workers: int | None = None) -> DataReport:
     return DataReport(data_yaml, names, problems, images)
 
 
+def training_errors(report: DataReport) -> list[Problem]:
+    """The errors of a check that training meets: all but those of the test split, which training does not read.
+
+    ultralytics leaves out an image whose label or file it refuses, with one log line: these errors are
+    why a round refuses to train (:func:`yolo_workbook.training.train.check_round`).
+    """
+    test_files = {str(path) for facts in report.images if facts.split == "test" for path in (facts.image, facts.label)}
+    return [p for p in report.problems if p.level == "error" and p.key != "test" and p.file not in test_files]
+
+
 def format_report(report: DataReport, *, limit: int = MAX_PER_RULE) -> str:
     """The problems, at most ``limit`` per rule, then counts per rule and a summary line."""
     shown: Counter[str] = Counter()

@@ -231,6 +231,46 @@ def planned_data_yaml(rnd: Any) -> Path:
     return merged_dir(paths.profile_dir(rnd.profile), sources, rnd.data_use) / "data.yaml"
 
 
+def round_merge(rnd: Any) -> dict[str, Any] | None:
+    """What the merge a round trains on did to class ids (:func:`merge_facts` of its folder), or None for one source."""
+    sources = rnd.data_paths()
+    if len(sources) < 2 or not all(p.is_file() for p in sources):
+        return None
+    return merge_facts(merged_dir(paths.profile_dir(rnd.profile), sources, rnd.data_use))
+
+
+def merge_facts(folder: Path) -> dict[str, Any] | None:
+    """The class mapping of the merge in ``folder``, from its ``provenance.json``, for a round's record.
+
+    Returns:
+        (dict | None): ``names`` (the merged classes, in id order) and ``sources``: per source its ``name``, its
+        class ``names`` and ``moved`` (``[old id, new id]`` for each id the merge rewrote); None when the folder
+        holds no merge.
+    """
+    try:
+        provenance = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))
+        sources = [
+            {
+                "name": str(source["name"]),
+                "names": [str(n) for n in source["names"]],
+                "moved": [[int(old), int(new)] for old, new in source["mapping"].items() if int(old) != int(new)],
+            }
+            for source in provenance["sources"]
+        ]
+        return {"names": [str(n) for n in provenance["names"]], "sources": sources}
+    except (OSError, ValueError, KeyError, TypeError):  # no merge there, or not one this version wrote
+        return None
+
+
+def mapping_lines(merge: dict[str, Any]) -> list[str]:
+    """One line per source of a merge (:func:`merge_facts`): ``classroom_v2: desk, student, sitae; ids 0->1 1->0``."""
+    lines = []
+    for source in merge["sources"]:
+        moves = " ".join(f"{old}->{new}" for old, new in source["moved"]) or "unchanged"
+        lines.append(f"{source['name']}: {', '.join(source['names'])}; ids {moves}")
+    return lines
+
+
 def describe_training_data(record: dict[str, Any]) -> str:
     """What a round trained on: one export, or a merge (with its class mapping) and any oversampling."""
     data_yaml = Path(record["data"]["data_yaml"])
@@ -245,13 +285,10 @@ def describe_training_data(record: dict[str, Any]) -> str:
         lines.append(f"oversampled: {len(listing)} training entries for {len(set(listing))} images")
         first_val = (content.get("val") or [""])[0]
         data_yaml = Path(first_val).parent / "data.yaml" if first_val else data_yaml
-    provenance_path = data_yaml.parent / PROVENANCE
-    if provenance_path.is_file():
-        provenance = json.loads(provenance_path.read_text(encoding="utf-8"))
-        lines.append(f"merged classes: {', '.join(provenance['names'])}")
-        for source in provenance["sources"]:
-            moves = [f"{k}->{v}" for k, v in source["mapping"].items() if int(k) != v]
-            lines.append(f"  {source['name']}: {', '.join(source['names'])}; ids {' '.join(moves) or 'unchanged'}")
+    merge = record["data"].get("merge") or merge_facts(data_yaml.parent)  # older records: from the merge folder
+    if merge:
+        lines.append(f"merged classes: {', '.join(merge['names'])}")
+        lines += [f"  {line}" for line in mapping_lines(merge)]
     transfer = record.get("class_transfer")
     if transfer:
         lines.append(f"from the starting weights: {transfer['text']}")

@@ -33,6 +33,7 @@ LOGGER = logging.getLogger(__name__)
 _KIND_ORDER = {"e": 0, "r": 1, "p": 2}
 # The notebooks whose last cell rewrites the journal: after their rounds, a pipeline need not.
 JOURNAL_NOTEBOOKS = TRAINING_NOTEBOOKS
+NOTE_INDENT = "    "  # the lines of a pipeline table's note after its first, and its fix, below the round's row
 
 
 @dataclass
@@ -42,8 +43,9 @@ class RunOutcome:
     round_id: str
     status: str  # "ok", "refused", "failed" or "skipped"
     seconds: float
-    message: str = ""
+    message: str = ""  # whole, never cut: format_outcomes shows every line of it
     notebook: Path | None = None
+    fix: str = ""  # what to do about a refused or failed round (the error's own fix)
 
 
 def notebook_path(name: str) -> Path:
@@ -206,8 +208,6 @@ def run_pipeline(
         round_ids (list[str] | None): Rounds to run (with the weights_from rounds they need); all when None.
         profile (str): Profile to overlay.
         log_output (bool): Echo notebook output.
-
-    Returns:
         force (bool): Train finished rounds again (old results are kept in ``history/``).
 
     Returns:
@@ -231,16 +231,17 @@ def run_pipeline(
             if executed and rnd.notebook not in JOURNAL_NOTEBOOKS:
                 refresh_journal(profile)
         except RoundChangedError as exc:  # its earlier results stay valid for the rounds after it
-            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
+            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message, fix=exc.fix))
         except BusyError as exc:  # another process runs it: the rounds after it cannot have its weights yet
-            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message[:300]))
+            outcomes.append(RunOutcome(rnd.round_id, "refused", time.time() - started, exc.message, fix=exc.fix))
             broken.add(rnd.round_id)
         except Exception as exc:  # a failed round must not stop the independent ones
             first = str(exc).strip().splitlines()
             message = next((line for line in first if line.strip() and not line.startswith("-")), type(exc).__name__)
+            fix = ""
             if isinstance(exc, WorkbookError):
-                message = exc.message
-            outcomes.append(RunOutcome(rnd.round_id, "failed", time.time() - started, message[:300]))
+                message, fix = exc.message, exc.fix
+            outcomes.append(RunOutcome(rnd.round_id, "failed", time.time() - started, message, fix=fix))
             broken.add(rnd.round_id)
     return outcomes
 
@@ -256,11 +257,19 @@ def refresh_journal(profile: str) -> None:
 
 
 def format_outcomes(outcomes: list[RunOutcome]) -> str:
-    """A summary table of a pipeline run (columns aligned by display width: notes may be Korean)."""
-    rows, notes = [["round", "status", "time"]], ["note"]
+    """A summary table of a pipeline run (columns aligned by display width: notes may be Korean).
+
+    A note is never cut: its first line ends the round's row, its other lines and the fix follow below
+    the row, indented (an offline download's error names the file, the folders looked in and the way out).
+    """
+    rows, notes = [["round", "status", "time"]], [["note"]]
     for outcome in outcomes:
         rows.append([outcome.round_id, outcome.status, format_duration(outcome.seconds)])
-        notes.append(outcome.message or (str(outcome.notebook) if outcome.notebook else ""))
+        note = outcome.message or (str(outcome.notebook) if outcome.notebook else "")
+        notes.append([*(note.splitlines() or [""]), *([f"fix: {outcome.fix}"] if outcome.fix else [])])
     widths = column_widths(rows, [22, 9, 9])
-    lines = zip(rows, notes, strict=True)
-    return "\n".join(f"{format_row(row, widths, '<<>')}  {note}".rstrip() for row, note in lines)
+    lines = []
+    for row, (first, *below) in zip(rows, notes, strict=True):
+        lines.append(f"{format_row(row, widths, '<<>')}  {first}".rstrip())
+        lines.extend(f"{NOTE_INDENT}{line}".rstrip() for line in below)
+    return "\n".join(lines)

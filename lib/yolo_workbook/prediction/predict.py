@@ -8,7 +8,8 @@ Each frame is a :class:`~yolo_workbook.prediction.detections.Detections`. Output
   finished frame);
 - ``detections.json``: the diary's shape ``[{"frame_id", "detections": [{"class", "confidence",
   "bbox"}]}]``, written atomically once all frames are done (fields are only ever added);
-- ``summary.json``: model, source, fps, frames, per-class counts, throughput; with a tracker also
+- ``summary.json``: model, source, fps, frames, the size the weights were trained at (``train_imgsz``: a
+  ``predict.imgsz`` other than it is logged as a warning), per-class counts, throughput; with a tracker also
   ``tracker_input_conf`` (the confidence the trackers saw), ``trackers``, ``track_buffer`` and ``tracks``.
 
 With ``predict.tracker`` (see :mod:`yolo_workbook.prediction.track`) each detection also gets a
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -39,6 +41,7 @@ from yolo_workbook.prediction.track import ClassTrackers, input_conf, mot_name, 
 from yolo_workbook.training import rerun
 from yolo_workbook.training.weights import load_model, resolve_start_weights
 
+LOGGER = logging.getLogger(__name__)
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpeg", ".mpg", ".wmv", ".webm", ".asf", ".gif", ".ts"}
 PREDICT_OUTPUTS = [
     "detections.jsonl",
@@ -177,7 +180,9 @@ def predict_to_json(rnd: Round, *, weights: Path | None = None, out_dir: Path | 
             weights_path = handed.start_weights if handed else resolve_start_weights(rnd)
         source, is_video = _resolve_source(rnd)
         fps, total = _video_facts(source) if is_video else (None, None)
-        return _predict_locked(rnd, job, args, weights_path, source, is_video, fps, total)
+        # A video score (weights given) uses the profile's settings for every round: the size is said once, quietly.
+        level = logging.INFO if weights is not None else logging.WARNING
+        return _predict_locked(rnd, job, args, weights_path, source, is_video, fps, total, size_level=level)
 
 
 def _predict_locked(
@@ -189,10 +194,14 @@ def _predict_locked(
     is_video: bool,
     fps: float | None,
     total: int | None,
+    *,
+    size_level: int = logging.WARNING,
 ) -> PredictResult:
     out_dir = job.folder
     stride = int(args.get("vid_stride", 1)) if is_video else 1
     model = load_model(weights, where=rnd.where("model", "from"))  # a bad file stops here, before anything moves
+    train_imgsz = trained_imgsz(model)
+    warn_other_size(rnd, args.get("imgsz"), train_imgsz, weights, level=size_level)
     trackers = open_trackers(
         tracker_names(rnd.predict.get("tracker")),
         lost_s=float(rnd.attendance_setting("lost_s")),
@@ -257,6 +266,7 @@ def _predict_locked(
         "frames": frames,
         "vid_stride": stride,
         "parameters": parameters,
+        "train_imgsz": train_imgsz,
         **(
             {
                 "tracker_input_conf": args["conf"],
@@ -273,6 +283,53 @@ def _predict_locked(
     }
     summary_path = write_json(out_dir / "summary.json", summary)
     return PredictResult(json_path, jsonl_path, summary_path, summary)
+
+
+def trained_imgsz(model: Any) -> int | None:
+    """The image size a loaded ``.pt`` was trained at (its checkpoint's ``train_args.imgsz``), or None.
+
+    None for weights that do not record it: an export (fixed at the size ``export.json`` names, checked when it
+    is loaded), a model built from a YAML and saved untrained. A ``[h, w]`` size reads as its longer side.
+    """
+    checkpoint = getattr(model, "ckpt", None)
+    train_args = checkpoint.get("train_args") if isinstance(checkpoint, dict) else None
+    size = train_args.get("imgsz") if isinstance(train_args, dict) else None
+    return _longer_side(size)
+
+
+def _longer_side(size: Any) -> int | None:
+    if isinstance(size, (list, tuple)) and size and all(isinstance(side, int) for side in size):
+        return max(size)
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def warn_other_size(
+    rnd: Round, imgsz: Any, train_imgsz: int | None, weights: str, *, level: int = logging.WARNING
+) -> bool:
+    """Log a warning (at ``level``) when ``predict.imgsz`` differs from the size the weights were trained at; True
+    if it did.
+
+    Without ``predict.imgsz``, ultralytics predicts a ``.pt`` at the size of its ``train_args``: no warning.
+    At another size the objects reach the model at another scale than in training, and fewer or other boxes
+    are found, without a word from ultralytics.
+    """
+    size = _longer_side(imgsz)
+    if size is None or train_imgsz is None or size == train_imgsz:
+        return False
+    LOGGER.log(
+        level,
+        "predict.imgsz is %s (set by %s), but the weights %s were trained at imgsz %s: objects reach the model at"
+        " another scale than in training, and fewer or other boxes may be found; predict at the training size"
+        " (--imgsz %s, or predict.imgsz: %s), unless the frames are larger than the training images by the same"
+        " factor",
+        imgsz,
+        rnd.where("predict", "imgsz"),
+        weights,
+        train_imgsz,
+        train_imgsz,
+        train_imgsz,
+    )
+    return True
 
 
 @contextlib.contextmanager

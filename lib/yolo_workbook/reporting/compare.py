@@ -40,13 +40,33 @@ def class_deltas(record: dict[str, Any], base: dict[str, Any] | None, *, key: st
     return deltas
 
 
+def oversampled_classes(record: dict[str, Any]) -> list[str]:
+    """The classes the round oversampled (its ``data.oversample.classes``, kept in the record's inputs), or ``[]``."""
+    data = ((record.get("inputs") or {}).get("params") or {}).get("data") or {}
+    classes = (data.get("oversample") or {}).get("classes") if isinstance(data, dict) else None
+    return [str(name) for name in classes] if isinstance(classes, list) else []
+
+
 def weakest_class(record: dict[str, Any]) -> dict[str, Any] | None:
-    """The class with the lowest AP50 in val, with its share of the training boxes."""
+    """The class with the lowest AP50 in val, with its share of the training boxes.
+
+    Classes that tie for the lowest AP50 (all at 0 after one epoch, say) are told apart by what the round is
+    about: a class it oversampled (``data.oversample.classes``) first, then the class with the fewest training
+    boxes, then the order of the classes.
+    """
     classes = (record.get("per_class") or {}).items()
     present = [(n, c) for n, c in classes if c.get("in_val") and c.get("AP50") is not None]
     if not present:
         return None
-    name, entry = min(present, key=lambda item: item[1]["AP50"])
+    lowest = min(entry["AP50"] for _, entry in present)
+    tied = [(n, c) for n, c in present if c["AP50"] - lowest < 1e-9]
+    targeted = oversampled_classes(record)
+
+    def rank(item: tuple[str, dict[str, Any]]) -> tuple[int, float]:
+        boxes = item[1].get("train_boxes")
+        return (0 if item[0] in targeted else 1, boxes if isinstance(boxes, (int, float)) else float("inf"))
+
+    name, entry = min(tied, key=rank)  # min keeps the first of equals: the order of the classes
     return {"name": name, "AP50": entry["AP50"], "train_share": entry.get("train_share")}
 
 

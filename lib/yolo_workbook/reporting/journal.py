@@ -21,11 +21,13 @@ from yolo_workbook.core import locks, paths
 from yolo_workbook.core.errors import SweepError
 from yolo_workbook.core.files import atomic_output, read_json, write_atomic
 from yolo_workbook.core.text import format_duration
+from yolo_workbook.data.merge import mapping_lines
 from yolo_workbook.reporting import compare, gallery, noise, plots, sweepplots, sweeptext, videoplots
 from yolo_workbook.reporting.exporttext import export_html, export_markdown, read_export
 from yolo_workbook.reporting.leaderboard import Leaderboard, leaderboard
 from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
+from yolo_workbook.training.labelcache import dropped_lines
 from yolo_workbook.training.valstats import load_val_stats
 
 
@@ -171,6 +173,14 @@ def _leaderboard_html(board: Leaderboard) -> str:
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+def class_mapping_lines(record: dict[str, Any]) -> tuple[list[str], str]:
+    """How the round's class ids were mapped: one line per dataset of its merge (``[]`` for one dataset), and how
+    the head's class rows went from the starting weights to the data (``""`` for weights without class names)."""
+    merge = (record.get("data") or {}).get("merge")
+    transfer = record.get("class_transfer") or {}
+    return (mapping_lines(merge) if merge else []), str(transfer.get("text") or "")
 
 
 def _diff_lines(record: dict[str, Any]) -> list[str]:
@@ -356,6 +366,13 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             f"- overall: mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
             f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}",
         ]
+        merged, head = class_mapping_lines(record)
+        if merged:
+            names = ", ".join(record["data"]["merge"]["names"])
+            out += [f"- datasets merged by class name into {names}:", *(f"  - {line}" for line in merged)]
+        if head:
+            out.append(f"- from the starting weights: {head}")
+        out += [f"- **warning**: {line}" for line in dropped_lines(record.get("data_dropped"))]
         if video_line(record):
             out.append(f"- on the classroom video: {video_line(record)}")
         if entry["classes"]:
@@ -444,6 +461,8 @@ def to_html(journal: dict[str, Any]) -> str:
             f"<dt>changed against {esc(record.get('base') or 'nothing')}</dt><dd>{esc(changes)}</dd>",
             f"<dt>overall</dt><dd>mAP50 {_fmt(overall.get('mAP50'))}, mAP50-95 {_fmt(overall.get('mAP50-95'))},"
             f" P {_fmt(overall.get('precision'))}, R {_fmt(overall.get('recall'))}</dd>",
+            *_mapping_html(record, esc),
+            *(f"<dt class=warn>warning</dt><dd>{esc(line)}</dd>" for line in dropped_lines(record.get("data_dropped"))),
             *([f"<dt>classroom video</dt><dd>{esc(video_line(record))}</dd>"] if video_line(record) else []),
             "</dl>",
         ]
@@ -502,7 +521,7 @@ td.best {{ font-weight: 700; background: #e3f2e3; }}
 caption {{ caption-side: bottom; text-align: left; color: #666; font-size: .9em; padding-top: .3em; }}
 .verdict {{ font-weight: 600; background: #eef6ee; padding: .4em .6em; border-left: 4px solid #4a4; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; }}
-dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }}
+dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }} dt.warn {{ color: #b35900; }}
 img {{ max-width: 100%; display: block; margin: .5em 0; }} .meta {{ color: #666; }}
 ul.lineage {{ list-style: none; padding-left: 0; }}
 .gallery {{ display: flex; flex-wrap: wrap; align-items: flex-start; gap: .5em; margin: .4em 0; }}
@@ -513,6 +532,19 @@ figcaption {{ font-size: .75em; color: #666; max-width: 160px; overflow-wrap: an
         f"<title>Lab journal · {esc(journal['profile'])}</title><style>{style}</style></head>"
         f"<body>\n{text}\n</body></html>\n"
     )
+
+
+def _mapping_html(record: dict[str, Any], esc: Callable[[Any], str]) -> list[str]:
+    """The class mapping lines of a round's section (:func:`class_mapping_lines`) as ``<dt>``/``<dd>`` pairs."""
+    merged, head = class_mapping_lines(record)
+    out = []
+    if merged:
+        names = ", ".join(record["data"]["merge"]["names"])
+        text = "\n".join(esc(line) for line in [f"into {names}", *merged])
+        out.append(f"<dt>merged by class name</dt><dd>{text}</dd>")
+    if head:
+        out.append(f"<dt>from the starting weights</dt><dd>{esc(head)}</dd>")
+    return out
 
 
 def write_journal(profile: str) -> tuple[Path, Path]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yolo_workbook.core.text import column_widths, format_duration, format_row, table
+from yolo_workbook.training.labelcache import dropped_lines
 
 # The leaderboard's overall columns: (title, key of ``overall``). Every metric column is higher-is-better
 # except the video's count error.
@@ -98,10 +99,14 @@ def format_leaderboard(records: list[dict[str, Any]]) -> str:
 
 
 def format_result(record: dict[str, Any]) -> str:
-    """Overall and per-class results of one round, with the training time (columns aligned by display width)."""
+    """Overall and per-class results of one round, with the training time (columns aligned by display width), and a
+    warning line per split from which ultralytics left images out (``data_dropped``)."""
     overall = record.get("overall")
+    warnings = [f"  warning: {line}" for line in dropped_lines(record.get("data_dropped"))]
     if not overall:
-        return f"{record['round_id']}: no metrics ({record['status']}: {record.get('error') or '-'})"
+        return "\n".join(
+            [f"{record['round_id']}: no metrics ({record['status']}: {record.get('error') or '-'})", *warnings]
+        )
     rows = [["class", "AP50", "AP50-95", "P", "R", "instances"]]
     for name, c in (record.get("per_class") or {}).items():
         numbers = (c["AP50"], c["AP50-95"], c["precision"], c["recall"])
@@ -112,6 +117,7 @@ def format_result(record: dict[str, Any]) -> str:
         f"  P {overall['precision']:.3f}  R {overall['recall']:.3f}"
         f"  best epoch {record['best_epoch']}/{record['epochs_run']}  time {format_duration(record['train_seconds'])}",
     ]
+    lines += warnings  # what ultralytics left out of the data: above the numbers it changed
     for row in rows:
         if len(row) == 1:  # a class absent from val: one note across the number columns
             lines.append(format_row([row[0], "absent from val"], [widths[0], sum(widths[1:])], "<>", indent="  "))

@@ -17,6 +17,8 @@ from yolo_workbook.config.params import Round
 from yolo_workbook.core import paths, schemas
 from yolo_workbook.core.files import read_json, write_json
 from yolo_workbook.data import dataset
+from yolo_workbook.data.merge import round_merge
+from yolo_workbook.training import labelcache
 
 LOGGER = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
@@ -171,6 +173,13 @@ def build_record(
         "resumed": False,
     }
     record["params_diff"] = _params_diff(rnd)
+    merge = round_merge(rnd)  # several datasets: what the merge did to their class ids
+    if merge:
+        record["data"]["merge"] = merge
+    if status != "interrupted":  # read once the training has read the data (its label caches are written then)
+        dropped = labelcache.data_dropped(data_yaml)
+        if dropped:
+            record["data_dropped"] = dropped
     if has_metrics:
         record["overall"] = {
             "precision": float(det.box.mp),

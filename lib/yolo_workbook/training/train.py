@@ -14,10 +14,10 @@ from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem
 from yolo_workbook.config.explain import yolo_command
 from yolo_workbook.config.params import Round, save_resolved
 from yolo_workbook.core import jobs, paths
-from yolo_workbook.core.errors import ParamsError
+from yolo_workbook.core.errors import DatasetError, ParamsError
 from yolo_workbook.data import dataset
 from yolo_workbook.data.merge import merge_datasets, merged_dir, oversample
-from yolo_workbook.training import metrics, repeats, rerun, valstats
+from yolo_workbook.training import labelcache, metrics, repeats, rerun, valstats
 from yolo_workbook.training.devices import check_round_devices
 from yolo_workbook.training.finish import keep_resume_copy, trained_metrics, validate_trained, wait_for_background_plots
 from yolo_workbook.training.fit import fit
@@ -159,7 +159,8 @@ def check_round(rnd: Round, *, training: bool) -> rerun.RoundChecks:
 
     Raises:
         ParamsError: The round uses no dataset.
-        DatasetError: A data.yaml, or a split folder it names, is missing.
+        DatasetError: A data.yaml, or a split folder it names, is missing; or (a training round that is not up to
+            date) its data has errors that ultralytics would drop images for (:func:`refuse_data_errors`).
         WeightsFromNotRunError: ``model.from`` names a round that has not run under this profile.
         WeightsError: The weights file is cut short, damaged, or cannot be found or downloaded.
     """
@@ -170,7 +171,41 @@ def check_round(rnd: Round, *, training: bool) -> rerun.RoundChecks:
     if not training:
         return rerun.RoundChecks(weights, stamps)
     inputs = rerun.round_inputs(rnd, weights)
-    return rerun.RoundChecks(weights, stamps, inputs, rerun.round_state(rnd, inputs))
+    state = rerun.round_state(rnd, inputs)
+    if state.state != "up-to-date":  # what it will train on: an image ultralytics drops would be dropped silently
+        refuse_data_errors(rnd)
+    return rerun.RoundChecks(weights, stamps, inputs, state)
+
+
+# A refusal lists this many errors; ``data check`` lists them all.
+ERRORS_SHOWN = 5
+
+
+def refuse_data_errors(rnd: Round) -> None:
+    """Refuse a round whose datasets have errors in the splits it trains on (the ``data check``'s rules).
+
+    ultralytics would leave out each such image with one log line ("ignoring corrupt image/label") and train
+    on the rest; the round would end ``ok`` on less data than the user believes. About 0.1 s for the demo data
+    (two exports, 424 images, on 2 CPU cores).
+
+    Raises:
+        DatasetError: The errors, the first few with file, line and fix, and the command that lists them all.
+    """
+    from yolo_workbook.data.check import check_dataset, training_errors
+
+    for path, name in zip(rnd.data_paths(), rnd.data_use, strict=True):
+        errors = training_errors(check_dataset(path))
+        if not errors:
+            continue
+        shown = "\n".join(f"  {problem}" for problem in errors[:ERRORS_SHOWN])
+        more = f"\n  ... and {len(errors) - ERRORS_SHOWN} more" if len(errors) > ERRORS_SHOWN else ""
+        raise DatasetError(
+            f"{rnd.where('data', 'use')}: dataset '{name}' has {len(errors)} error(s) in the splits round"
+            f" '{rnd.round_id}' trains on; ultralytics would leave those images out and train on the rest:\n"
+            f"{shown}{more}",
+            fix=f"fix each as its line says, then run the round again ('yolo-workbook data check {path}' lists them"
+            " all)",
+        )
 
 
 def _train_locked(
@@ -269,5 +304,7 @@ def _train_locked(
     wait_for_background_plots()
     recorder.save(round_dir)
     final = record("ok", "", trainer)  # written before any repeat: a stopped repeat leaves it whole
+    for line in labelcache.dropped_lines(final.get("data_dropped")):
+        LOGGER.warning(f"{rnd.round_id}: {line}")
     final = repeats.train_missing(rnd, final, start_weights=weights, data_yaml=data_yaml, metrics_path=metrics_path)
     return TrainResult(round_dir, best, metrics_path, final)

@@ -34,6 +34,35 @@ def test_weakest_class_and_its_share():
     assert compare.weakest_class(record) == {"name": "sitae", "AP50": 0.4, "train_share": 0.10}
 
 
+def _all_zero(boxes: dict[str, int], oversampled: list[str] | None) -> dict:
+    """A round after one epoch: every AP50 is 0; its data section as the record's inputs keep it."""
+    total = sum(boxes.values())
+    record = _record(
+        "r08_rare_class", "r03_merge", dict.fromkeys(boxes, 0.0), 0.0, {n: b / total for n, b in boxes.items()}
+    )
+    for name, count in boxes.items():
+        record["per_class"][name]["train_boxes"] = count
+    data = {"use": ["classroom_v1", "classroom_v2"]}
+    if oversampled:
+        data["oversample"] = {"classes": oversampled, "target_share": 0.2}
+    record["inputs"] = {"params": {"round_id": "r08_rare_class", "data": data}}
+    return record
+
+
+def test_when_every_class_ties_the_weakest_is_the_class_the_round_oversampled():
+    # After oversampling, sitae holds 26% of the training boxes and desk fewer: the round is still about sitae.
+    record = _all_zero({"student": 50, "desk": 20, "sitae": 25}, ["sitae"])
+    assert compare.weakest_class(record)["name"] == "sitae"
+    assert compare.verdict(record, None).endswith("| weakest: sitae (AP50 0.000, 26% of training boxes)")
+
+
+def test_when_every_class_ties_without_oversampling_the_weakest_has_the_fewest_training_boxes():
+    record = _all_zero({"student": 29, "desk": 41, "sitae": 7}, None)  # r01 on the ci data after one epoch
+    assert compare.weakest_class(record)["name"] == "sitae"
+    record = _all_zero({"student": 29, "desk": 41, "sitae": 29}, None)  # two with the fewest: the first of them
+    assert compare.weakest_class(record)["name"] == "student"
+
+
 def test_verdict_names_the_change_and_the_rare_class():
     base = _record("r03_merge", "", {"student": 0.9, "desk": 0.9, "sitae": 0.5}, 0.60, SHARES)
     child = _record("r04_lr_cos", "r03_merge", {"student": 0.97, "desk": 0.91, "sitae": 0.4}, 0.64, SHARES)

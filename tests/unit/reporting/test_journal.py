@@ -247,3 +247,55 @@ def test_the_best_count_error_is_the_lowest_and_its_cell_says_so():
     table = journal._leaderboard_html(leaderboard([record("r01_base", 0.9), record("r02_merge", 0.4)]))
     assert '<td class="num best" title="best count err of these rounds (lower is better)">0.400</td>' in table
     assert "count err of these rounds (higher" not in table
+
+
+def test_a_rounds_section_shows_its_class_mapping_and_what_ultralytics_left_out(outputs):
+    import jsonschema
+    from journal_samples import hangul_record
+
+    from yolo_workbook.reporting.leaderboard import format_result
+
+    record = hangul_record("r03_merge", "", [0.8, 0.9, 0.5], 0.75, 60)
+    record.update(per_class=None)  # no figures to draw: the section's text is what this test reads
+    record["data"] = {
+        "use": ["classroom_v1", "classroom_v2"],
+        "data_yaml": "merged/data.yaml",
+        "names": ["student", "desk", "sitae"],
+        "merge": {
+            "names": ["student", "desk", "sitae"],
+            "sources": [
+                {"name": "classroom_v1", "names": ["student", "desk", "sitae"], "moved": []},
+                {"name": "classroom_v2", "names": ["desk", "student", "sitae"], "moved": [[0, 1], [1, 0]]},
+            ],
+        },
+    }
+    record["class_transfer"] = {
+        "how": "remapped",
+        "moved": [["desk", 1, 0], ["student", 0, 1]],
+        "only_in_weights": [],
+        "only_in_data": [],
+        "text": "head rows remapped by name: desk 1->0, student 0->1",
+    }
+    reason = "/data/train/images/a.jpg: ignoring corrupt image/label: Label class 7 exceeds dataset class count 3."
+    record["data_dropped"] = {
+        "train": {"images": 4, "of": 40, "reasons": [reason]},
+        "val": {"images": 0, "of": 12, "reasons": []},
+    }
+    folder = outputs / "mapped" / "r03_merge"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    built = journal.build("mapped")
+    markdown, page = journal.to_markdown(built), journal.to_html(built)
+    assert (
+        "- datasets merged by class name into student, desk, sitae:\n"
+        "  - classroom_v1: student, desk, sitae; ids unchanged\n"
+        "  - classroom_v2: desk, student, sitae; ids 0->1 1->0\n"
+        "- from the starting weights: head rows remapped by name: desk 1->0, student 0->1\n"
+        f"- **warning**: ultralytics left out 4 of 40 train images, e.g. {reason}\n"
+    ) in markdown
+    assert "val images" not in markdown  # nothing left out of val: no line
+    assert "<dt>merged by class name</dt><dd>into student, desk, sitae\nclassroom_v1:" in page
+    assert "ids 0-&gt;1 1-&gt;0" in page and "ultralytics left out 4 of 40 train images" in page
+    lines = format_result(record).splitlines()
+    assert lines[1] == f"  warning: ultralytics left out 4 of 40 train images, e.g. {reason}"
+    jsonschema.validate(record, metrics.schema())  # the fields as metrics.json holds them

@@ -86,6 +86,31 @@ def test_a_round_run_without_the_runner_still_refuses_a_bad_round(bad, ci_data, 
     assert not rnd.output_dir.exists()  # refused before anything was written
 
 
+def test_a_round_refuses_data_from_which_ultralytics_would_drop_images(ci_data, outputs, params_copy, tmp_path):
+    """ultralytics leaves out an image whose label it refuses and trains on the rest: the round refuses first."""
+    import shutil
+
+    export = shutil.copytree(ci_data["first"].parent, tmp_path / "export", ignore=shutil.ignore_patterns("*.cache"))
+    broken = sorted((export / "train" / "labels").glob("*.txt"))[0]
+    good_text = broken.read_text(encoding="utf-8")
+    broken.write_text("7 0.5 0.5 0.2 0.2\n", encoding="utf-8")  # class id 7 of 3 classes
+    profile = params_copy / "profiles" / "ci.yaml"
+    settings = yaml.safe_load(profile.read_text(encoding="utf-8"))
+    settings["datasets"]["classroom_v1"] = str(export / "data.yaml")
+    profile.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    rnd = params.load_round("r01_base", profile="ci", use_local=False, check=False)
+    with pytest.raises(DatasetError) as refused:
+        train.train_round(rnd)
+    message = str(refused.value)
+    assert "dataset 'classroom_v1' has 1 error(s) in the splits round 'r01_base' trains on" in message
+    assert f"{broken}:1: error:" in message and f"yolo-workbook data check {export / 'data.yaml'}" in message
+    assert not rnd.output_dir.exists()  # refused before anything was written
+    broken.write_text(good_text, encoding="utf-8")
+    test_label = sorted((export / "test" / "labels").glob("*.txt"))[0]
+    test_label.write_text("7 0.5 0.5 0.2 0.2\n", encoding="utf-8")  # the test split: training does not read it
+    assert train.check_round(rnd, training=True).state.state == "new"
+
+
 def test_the_figures_ultralytics_draws_in_the_background_are_written_before_the_round_ends(tmp_path):
     import threading
 
@@ -184,6 +209,8 @@ def test_train_round_writes_a_valid_record_and_keeps_earlier_results(ci_data, ou
     assert first.record["status"] == "ok" and first.best_weights.is_file()
     assert first.record["epochs_run"] == 1 and first.record["data"]["names"] == ["student", "desk", "sitae"]
     assert set(first.record["per_class"]) == {"student", "desk", "sitae"}
+    nothing_dropped = {"train": {"images": 0, "of": 24, "reasons": []}, "val": {"images": 0, "of": 8, "reasons": []}}
+    assert first.record["data_dropped"] == nothing_dropped  # read from the label caches this training wrote
     assert (first.round_dir / "params.resolved.yaml").is_file()
     again = train.train_round(rnd, force=True)  # a forced rerun moves the first result to history/
     assert len(hashed) == 2
