@@ -274,8 +274,8 @@ def overlay_section() -> str:
     local = _resolve(schema.get("$defs", {}).get("local", {}), schema)
     text = (
         "A profile (`params/profiles/<name>.yaml`) scales every round; `params/local.yaml` holds this machine's "
-        "settings. Both hold sections of a round file, which apply to every round; a profile's `rounds.<round_id>` "
-        "part applies to one round. See [Profiles and params/local.yaml](../how-to/profiles-and-local.md).\n\n"
+        "settings. Both hold sections of a round file, which apply to every round; the `rounds.<round_id>` part of "
+        "either applies to one round. See [Profiles and params/local.yaml](../how-to/profiles-and-local.md).\n\n"
     )
     top = [_overlay_row(key, sub, schema) for key, sub in (schema.get("properties") or {}).items()]
     own = [_overlay_row(key, sub, schema) for key, sub in (local.get("properties") or {}).items()]

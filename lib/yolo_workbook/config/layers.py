@@ -6,7 +6,8 @@ nothing here is called by notebooks directly: they load rounds with
 round it ``extends``; dicts deep-merge, scalars and lists replace. Layers, later wins:
 
 1. the round's ``extends`` chain, from the root round to this one;
-2. ``params/local.yaml`` (uncommitted, machine specifics: dataset paths, device);
+2. ``params/local.yaml`` (uncommitted, machine specifics: dataset paths, device): its top-level sections,
+   then its ``rounds.<round_id>`` part;
 3. ``params/profiles/<profile>.yaml``: its top-level sections, then its ``rounds.<round_id>`` part;
 4. values injected by papermill that differ from the round file (``-p train "{...}"``).
 
@@ -102,6 +103,24 @@ class Sources:
 def _mapping(doc: files.YamlDocument) -> dict[str, Any]:
     """A file's data when it is a mapping (the validator reports any other shape), else ``{}``."""
     return doc.data if isinstance(doc.data, dict) else {}
+
+
+def round_part(overlay: dict[str, Any], round_id: str) -> dict[str, Any]:
+    """An overlay's (local.yaml's, a profile's) ``rounds.<round_id>`` part: what it changes for that round only."""
+    rounds = overlay.get("rounds")
+    part = rounds.get(round_id) if isinstance(rounds, dict) else None
+    return part if isinstance(part, dict) else {}
+
+
+def chain_value(sources: Sources, dotted: str) -> Any:
+    """The value of ``section.key`` as the round's ``extends`` chain sets it, before any overlay (None: unset)."""
+    section, _, key = dotted.partition(".")
+    value = None
+    for doc in sources.chain:
+        values = _mapping(doc).get(section)
+        if isinstance(values, dict) and key in values:
+            value = values[key]
+    return value
 
 
 def round_file(round_id: str, params_dir: Path | None = None) -> Path:
@@ -247,17 +266,12 @@ def resolve(
     merged.update(settings)
     _record_origin(origin, settings, names[-1])
     leaf_file = names[-1]
-    if sources.local is not None:
-        local, file = _mapping(sources.local), relative(sources.local.path)
-        merged = deep_merge(merged, local)
-        _record_origin(origin, local, file)
-        names.append(file)
-    if sources.profile_file is not None:
-        profile, file = _mapping(sources.profile_file), relative(sources.profile_file.path)
-        common = {k: v for k, v in profile.items() if k not in ("profile", "rounds")}
+    for _, doc in sources.overlays():  # local.yaml, then the profile: each its top level, then its rounds part
+        overlay, file = _mapping(doc), relative(doc.path)
+        common = {k: v for k, v in overlay.items() if k not in ("profile", "rounds")}
         merged = deep_merge(merged, common)
         _record_origin(origin, common, file)
-        specific = (profile.get("rounds") or {}).get(sources.round_id) or {}
+        specific = round_part(overlay, sources.round_id)
         merged = deep_merge(merged, specific)
         _record_origin(origin, specific, f"{file} (rounds.{sources.round_id})")
         names.append(file)

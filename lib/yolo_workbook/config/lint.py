@@ -92,7 +92,8 @@ def _group_inherited(problems: list[Problem]) -> list[Problem]:
     """One problem per file, line and key: a value inherited by several rounds is reported once."""
     grouped: dict[tuple[Any, ...], list[Problem]] = {}
     for problem in problems:
-        message = re.sub(r"^[a-z]\d{2}_[a-z0-9_]+: ", "", problem.message)
+        # "r02_x: ..." or "r02_x (starts from r01_base): ...": the round, with what is particular to it, is the prefix.
+        message = re.sub(r"^[a-z]\d{2}_[a-z0-9_]+(?: \([^():]*\))?: ", "", problem.message)
         grouped.setdefault((problem.level, problem.file, problem.line, problem.key, message, problem.fix), []).append(
             problem
         )

@@ -1,9 +1,9 @@
 """The round file formats, written once as JSON Schemas, and their errors in the workbook's words.
 
 ``schemas/round.schema.json`` (round files) and ``schemas/overlay.schema.json`` (profiles;
-``$defs/local``: ``params/local.yaml``). jsonschema's errors become the workbook's messages: an
-unknown key with a suggestion, a wrong type with an example. The rules around the schemas (file
-names, ``model.from``, ultralytics' arguments, the resolved round) are in
+``$defs/local``: ``params/local.yaml``; ``$defs/round_part``: their ``rounds.<round_id>`` parts). jsonschema's
+errors become the workbook's messages: an unknown key with a suggestion, a wrong type with an example. The
+rules around the schemas (file names, ``model.from``, ultralytics' arguments, the resolved round) are in
 :mod:`yolo_workbook.config.validate`, the one validator.
 """
 
@@ -127,8 +127,9 @@ def translate_error(error: Any, doc: YamlDocument, kind: str, file: str) -> list
         for extra in (k for k in error.instance if k not in known):
             dotted = f"{key}.{extra}" if key else str(extra)
             if len(names) == 2 and names[0] == "rounds" and extra in ROUND_KEYS:
-                fix = f"set it in the round file of {names[1]}; a profile sets sections only: {', '.join(known)}"
-                found.append(problem(dotted, "cannot be set by a profile", fix))
+                overlay = "a profile" if kind == "profile" else "params/local.yaml"
+                fix = f"set it in the round file of {names[1]}; {overlay} sets sections only: {', '.join(known)}"
+                found.append(problem(dotted, f"cannot be set by {overlay}", fix))
             else:
                 found.append(problem(dotted, "unknown key", suggest(str(extra), known)))
         return found

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yolo_workbook.config.argrules import RESERVED_TRAIN_KEYS, argument_problem, cuda_devices, ultralytics_rules
-from yolo_workbook.config.keys import ROUND_SCHEMA, TRAINING_NOTEBOOKS
+from yolo_workbook.config.keys import OVERRIDES, ROUND_SCHEMA, TRAINING_NOTEBOOKS
 from yolo_workbook.config.round import Round
 from yolo_workbook.core.errors import ParamsError
 
@@ -248,6 +248,33 @@ def sweep_problems(rnd: Round) -> list[tuple[str, str, str]]:
 def trial_epochs(rnd: Round) -> int:
     """Each trial's epochs: ``sweep.epochs``, else the round's ``train.epochs``, else ultralytics' 100."""
     return int(rnd.sweep.get("epochs") or rnd.train.get("epochs") or 100)
+
+
+def budget_problem(rnd: Round) -> tuple[str, str, str] | None:
+    """A warning when an overlay lowers ``train.epochs`` below a sweep's trial epochs: ``(dotted, message, fix)``.
+
+    ``train.epochs`` does not reach ``sweep.epochs``: a small one from ``params/local.yaml`` (``train: {epochs: 1}``),
+    a profile or papermill leaves each trial at the sweep round's ``sweep.epochs``. The warning names both values,
+    both files, and the fix: the sweep's own budget in the same file. None when nothing needs saying (no sweep, no
+    ``sweep.epochs``, train.epochs not lower, set by a round file, where a sweep section would not be inherited,
+    or by the file that set ``sweep.epochs`` too).
+    """
+    epochs, trial = rnd.train.get("epochs"), rnd.sweep.get("epochs")
+    if type(epochs) is not int or type(trial) is not int or epochs >= trial:
+        return None
+    file = where_set(rnd, "train.epochs")
+    overlay = file.partition(" (rounds.")[0]
+    if overlay not in rnd.files[len(rnd.chain) :] or where_set(rnd, "sweep.epochs").startswith(overlay):
+        return None
+    trials = int(rnd.sweep.get("trials", _default("trials")))
+    budget = f"{{epochs: {epochs}, trials: {min(trials, 2)}}}"
+    message = (
+        f"train.epochs: {epochs} ({file}) does not reach the sweep: each of its {trials} trials trains"
+        f" sweep.epochs: {trial} ({where_set(rnd, 'sweep.epochs')})"
+    )
+    if overlay == OVERRIDES:
+        return "train.epochs", message, f"give the sweep's own budget too: -p sweep '{budget}'"
+    return "train.epochs", message, f"set the sweep's own budget in {overlay} too: 'sweep: {budget}'"
 
 
 def where_set(rnd: Round, dotted: str) -> str:

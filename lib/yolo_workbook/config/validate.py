@@ -36,12 +36,12 @@ from yolo_workbook.config.argrules import argument_problem, model_module_count
 from yolo_workbook.config.classmap import planned_transfer
 from yolo_workbook.config.classnames import class_name_problems
 from yolo_workbook.config.keys import OVERRIDES, ROUND_ID, TRAINING_NOTEBOOKS
-from yolo_workbook.config.layers import Documents, Sources, effective_overrides, read_sources, resolve
+from yolo_workbook.config.layers import Documents, Sources, chain_value, effective_overrides, read_sources, resolve
 from yolo_workbook.config.outputs import export_reference, is_round_reference
 from yolo_workbook.config.papermill import refuse_unknown_papermill_parameters
 from yolo_workbook.config.round import Round, relative
 from yolo_workbook.config.schema import as_error, translate_error, validator_for, weights_from_problem
-from yolo_workbook.config.sweeps import sweep_problems, where_set
+from yolo_workbook.config.sweeps import budget_problem, sweep_problems, where_set
 from yolo_workbook.core import logs
 from yolo_workbook.core.errors import ParamsError
 from yolo_workbook.core.files import YamlDocument, YamlReadError
@@ -164,7 +164,7 @@ class Validator:
         if not self.full:
             return found
         parts = [("", data)]
-        if kind == "profile" and isinstance(data.get("rounds"), dict):
+        if kind in ("profile", "local") and isinstance(data.get("rounds"), dict):
             parts += [(f"rounds.{rid}.", part) for rid, part in data["rounds"].items() if isinstance(part, dict)]
         for prefix, part in parts:
             source = part.get("model", {}).get("from") if isinstance(part.get("model"), dict) else None
@@ -287,6 +287,7 @@ class Validator:
             message, fix = weights_from_problem("") or ("", "")
             where = self._line_of(rnd, sources, "model", "from")
             found.append(Problem("error", *where, "model.from", f"{rnd.round_id}: {message}", fix))
+        found += self._lineage(rnd, sources)
         exported = export_reference(rnd.weights_from) if rnd.notebook in TRAINING_NOTEBOOKS else None
         if exported:
             where = self._line_of(rnd, sources, "model", "from")
@@ -316,6 +317,11 @@ class Validator:
             doc = sources.by_name().get(file)
             line = (doc.lines.get(dotted) or doc.lines.get(f"rounds.{rnd.round_id}.{dotted}")) if doc else None
             found.append(Problem("error", file, line, dotted, f"{rnd.round_id}: {message}", fix))
+        budget = budget_problem(rnd)
+        if budget:
+            dotted, message, fix = budget
+            where = self._line_of(rnd, sources, *dotted.split("."))
+            found.append(Problem("warning", *where, dotted, f"{rnd.round_id}: {message}", fix))
         # Values that only go wrong after merging layers; the file that set each one is named.
         for section, values in (("train", rnd.train), ("predict", rnd.predict)):
             for key, value in values.items():
@@ -324,6 +330,54 @@ class Validator:
                     where = self._line_of(rnd, sources, section, key)
                     found.append(Problem("error", *where, f"{section}.{key}", *problem))
         return found
+
+    def _lineage(self, rnd: Round, sources: Sources) -> list[Problem]:
+        """A warning when a layer for every round replaces a ``model.from`` that names a round (the lineage).
+
+        local.yaml's or a profile's top level, or papermill's parameters: the round then starts from other
+        weights than the round its file names, and nothing else would say so. A ``rounds.<round_id>`` part
+        and a command-line option (``--weights``) change one round on purpose, and an export of the same
+        round (``r08_rare_class:openvino``) keeps it: no warning.
+        """
+        before, new = chain_value(sources, "model.from"), rnd.weights_from
+        setter = rnd.where("model", "from")
+        every_round = [relative(doc.path) for _, doc in sources.overlays()]
+        if not (isinstance(before, str) and is_round_reference(before)) or setter not in [*every_round, OVERRIDES]:
+            return []
+        if new == before or (export_reference(new) or ("",))[0] == before:
+            return []
+        file, line = self._line_of(rnd, sources, "model", "from")
+        if setter == OVERRIDES:
+            message = f"the parameters replace model.from with {new}: it trains from {new}, not {before}'s weights"
+            fix = (
+                f"leave model out of the parameters to start from {before}'s weights; to start this round"
+                f" elsewhere for good, set model.from in {relative(sources.chain[-1].path)}"
+            )
+        else:
+            message = (
+                f"set for every round here, it makes every round that starts from another round's weights start"
+                f" from {new} instead"
+            )
+            root = self._lineage_root(before, sources)
+            fix = (
+                f"to change one round only, set it under rounds in {file}: 'rounds: {{{root}: {{model: {{from:"
+                f" {new}}}}}}}'; a top-level model.from replaces the start of every round"
+            )
+        return [Problem("warning", file, line, "model.from", f"{rnd.round_id} (starts from {before}): {message}", fix)]
+
+    def _lineage_root(self, round_id: str, sources: Sources) -> str:
+        """The first round of a ``model.from`` lineage, as the round files say: the one that starts from a file."""
+        seen = {round_id}
+        while True:
+            try:
+                own = read_sources(round_id, params_dir=sources.params_dir, use_local=False, documents=self.documents)
+            except ParamsError:
+                return round_id
+            source = chain_value(own, "model.from")
+            if not (isinstance(source, str) and is_round_reference(source)) or source in seen:
+                return round_id
+            round_id = source
+            seen.add(round_id)
 
     def _load_quietly(self, round_id: str, sources: Sources) -> Round | None:
         """Another round under the same layers, shape-checked only; None when it cannot be loaded."""

@@ -204,6 +204,7 @@ def test_profile_and_local_overlays_are_checked(params_dir):
 def test_repository_rounds_pass_with_only_the_lr0_warnings():
     for profile in ("", "demo", "ci", "bench"):
         problems = lint.check_rounds(profile=profile, use_local=False)
+        # bench lowers train.epochs to 3 and gives r09's sweep the same budget: no budget warning anywhere
         assert all(p.level == "warning" and p.key == "train.lr0" for p in problems), problems
     assert len(lint.check_rounds(use_local=False)) == 3  # r01 (inherited by r02, r03), r04 (by r05, r06), r07
 

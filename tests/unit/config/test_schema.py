@@ -64,6 +64,7 @@ def test_the_schemas_are_valid_draft_2020_12_and_describe_every_key(name):
 
     assert undescribed(document, "") == []
     assert undescribed(document.get("$defs", {}).get("local", {}), "local.") == []
+    assert undescribed(document.get("$defs", {}).get("round_part", {}), "round_part.") == []
 
 
 def test_the_key_lists_of_params_come_from_the_schema():
