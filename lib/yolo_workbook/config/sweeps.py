@@ -267,7 +267,9 @@ def budget_problem(rnd: Round) -> tuple[str, str, str] | None:
     if overlay not in rnd.files[len(rnd.chain) :] or where_set(rnd, "sweep.epochs").startswith(overlay):
         return None
     trials = int(rnd.sweep.get("trials", _default("trials")))
-    budget = f"{{epochs: {epochs}, trials: {min(trials, 2)}}}"
+    early = _early_stop(rnd.sweep.get("early_stop", _default("early_stop")))
+    stop = ", early_stop: false" if early and early["grace_epochs"] >= epochs else ""  # no rung below so few epochs
+    budget = f"{{epochs: {epochs}, trials: {min(trials, 2)}{stop}}}"
     message = (
         f"train.epochs: {epochs} ({file}) does not reach the sweep: each of its {trials} trials trains"
         f" sweep.epochs: {trial} ({where_set(rnd, 'sweep.epochs')})"

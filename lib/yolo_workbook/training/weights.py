@@ -76,10 +76,10 @@ def resolve_start_weights(rnd: Round) -> str:
     local = paths.project_path(source)
     if local.is_file():
         return str(checkpoints.check_weights_file(local, where=where))
-    return str(checkpoints.check_weights_file(Path(_download_weights(source, where)), where=where))
+    return str(checkpoints.check_weights_file(Path(_download_weights(source, where, rnd.round_id)), where=where))
 
 
-def _download_weights(name: str, where: str) -> str:
+def _download_weights(name: str, where: str, round_id: str) -> str:
     from ultralytics.utils import WEIGHTS_DIR
 
     cached = WEIGHTS_DIR / Path(name).name
@@ -90,8 +90,9 @@ def _download_weights(name: str, where: str) -> str:
         f" (looked in {paths.PROJECT_ROOT} and {WEIGHTS_DIR})"
     )
     fix = (
-        f"put {Path(name).name} in {paths.PROJECT_ROOT} or {WEIGHTS_DIR}, or train from scratch with"
-        f" 'model: {{from: {Path(name).stem}.yaml}}' (the demo profile does this)"
+        f"put {Path(name).name} in {paths.PROJECT_ROOT} or {WEIGHTS_DIR}, or train this round from scratch: in"
+        f" params/local.yaml, 'rounds: {{{round_id}: {{model: {{from: {Path(name).stem}.yaml}}}}}}' (for this round"
+        " only: a top-level model.from would replace the start of every round)"
     )
     if "/" in name or "\\" in name:
         raise WeightsError(message, fix=fix)

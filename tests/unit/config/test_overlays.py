@@ -206,3 +206,13 @@ def test_the_sweep_budget_warning_for_papermill_and_not_for_round_files(lineage,
     assert [r.getMessage().rpartition("fix: ")[2] for r in caplog.records] == [
         "give the sweep's own budget too: -p sweep '{epochs: 2, trials: 2}'"
     ]
+
+
+def test_the_budget_fix_of_a_sweep_that_stops_early_passes_check_as_written(lineage):
+    """r09's early_stop waits 5 epochs: a budget of 1 epoch must switch it off, or the fix is itself refused."""
+    write(lineage, "r04_sweep.yaml", SWEEP + "  early_stop: {grace_epochs: 5, reduction_factor: 2}\n")
+    write(lineage, "local.yaml", "train: {epochs: 1}\n")
+    ((*_, fix),) = _found(lineage, "train.epochs")
+    assert fix.endswith("'sweep: {epochs: 1, trials: 2, early_stop: false}'"), fix
+    write(lineage, "local.yaml", "train: {epochs: 1}\nsweep: {epochs: 1, trials: 2, early_stop: false}\n")
+    assert [p for p in lint.check_rounds(params_dir=lineage) if p.level == "error"] == []
