@@ -216,7 +216,10 @@ def _export(args: argparse.Namespace) -> int:
     refresh_journal(args.profile)  # the journal shows the gate and the latency
     print(format_gate(result.report))
     latency = result.report["latency"]
-    print(format_latency(latency) if latency else "latency: not measured (--frames 0)")
+    if latency:
+        print(format_latency(latency))
+    else:
+        print("latency: not measured " + ("(--frames 0)" if not args.frames else "(no video and no validation images)"))
     print(result.json_path)
     return 0 if result.ok else 1
 

@@ -199,10 +199,17 @@ def export_round(
 
 
 def _val_folder(data_yaml: Path) -> Path | None:
-    """A folder of validation images to time on when the profile has no video (None: only list files)."""
-    from yolo_workbook.data.dataset import resolve_splits
+    """A folder of validation images to time on when the profile has no video: the split's folder, or, for a merge
+    (its splits are lists of images), the folder of the first image listed. None when the split has no image."""
+    from yolo_workbook.data.dataset import list_images, resolve_splits
 
-    return next((entry for entry in resolve_splits(data_yaml)["val"] if entry.is_dir()), None)
+    for entry in resolve_splits(data_yaml)["val"]:
+        if entry.is_dir():
+            return entry
+        images = list_images(entry)
+        if images:
+            return images[0].parent
+    return None
 
 
 def _export_into(

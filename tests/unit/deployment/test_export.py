@@ -229,3 +229,20 @@ def test_export_without_autoinstall_even_when_ultralytics_was_imported(monkeypat
 def test_a_prediction_round_has_no_weights_to_export(outputs):
     with pytest.raises(DeploymentError, match=r"(?s)'p01_video' does not train.*yolo-workbook export r07_lr_freeze6"):
         export_round(params.load_round("p01_video", profile="ci", use_local=False))
+
+
+def test_latency_times_a_merges_validation_images_when_there_is_no_video(tmp_path):
+    """A merge lists its images (val.txt): they are timed on, not left out as if there were none."""
+    from yolo_workbook.deployment.export import _val_folder
+
+    images = tmp_path / "classroom.v2i.yolov8" / "valid" / "images"
+    images.mkdir(parents=True)
+    for name in ("a.jpg", "b.jpg"):
+        (images / name).write_bytes(b"\xff\xd8")
+    merge = tmp_path / "merged"
+    merge.mkdir()
+    (merge / "val.txt").write_text(f"{images / 'a.jpg'}\n{images / 'b.jpg'}\n", encoding="utf-8")
+    (merge / "train.txt").write_text(f"{images / 'a.jpg'}\n", encoding="utf-8")
+    data_yaml = merge / "data.yaml"
+    data_yaml.write_text("train: train.txt\nval: val.txt\nnames: [student, desk]\n", encoding="utf-8")
+    assert _val_folder(data_yaml) == images
