@@ -35,6 +35,16 @@ ROUNDS = [
     "r08_rare_class",
     "r09_sweep_sitae",
 ]
+# A root round file for the small lineages the config tests write (tests/unit/config).
+BASE_ROUND = """round_id: r01_base
+notebook: 02_base_train
+datasets: {first: data/a.yaml}
+data: {use: [first]}
+model: {from: yolov8n.pt}
+train:
+  epochs: 50
+  imgsz: 640
+"""
 BIN = Path(sys.executable).parent
 # What pytest puts into the environment. A child must not inherit it: ultralytics reads
 # PYTEST_CURRENT_TEST as "under test" (loggers off, relative run paths under site-packages).

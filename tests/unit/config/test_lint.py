@@ -8,20 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli, write
+from conftest import BASE_ROUND, cli, write
 
 from yolo_workbook.config import explain, lint, params
 from yolo_workbook.core.errors import ParamsError
 
-BASE = """round_id: r01_base
-notebook: 02_base_train
-datasets: {first: data/a.yaml}
-data: {use: [first]}
-model: {from: yolov8n.pt}
-train:
-  epochs: 50
-  imgsz: 640
-"""
+BASE = BASE_ROUND  # the root of the small lineages these tests write
 
 
 def _check(params_dir: Path, body: str, *, name: str = "r02_try") -> list[lint.Problem]:

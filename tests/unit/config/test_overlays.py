@@ -10,20 +10,12 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import write
+from conftest import BASE_ROUND, write
 
 from yolo_workbook.config import lint, params
 from yolo_workbook.core.errors import ParamsError
 
-BASE = """round_id: r01_base
-notebook: 02_base_train
-datasets: {first: data/a.yaml}
-data: {use: [first]}
-model: {from: yolov8n.pt}
-train:
-  epochs: 50
-  imgsz: 640
-"""
+BASE = BASE_ROUND  # the root of the small lineages these tests write
 FREEZE = """round_id: r02_freeze
 extends: r01_base
 notebook: 03_finetune
