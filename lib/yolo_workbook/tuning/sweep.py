@@ -30,7 +30,7 @@ from yolo_workbook.config.params import Round, next_round_id, save_resolved
 from yolo_workbook.config.sweeps import SweepSpec, parse_sweep
 from yolo_workbook.core import jobs
 from yolo_workbook.core.errors import SweepError
-from yolo_workbook.core.files import archive_previous, publish_folder, write_atomic
+from yolo_workbook.core.files import publish_folder, write_atomic
 from yolo_workbook.data import dataset
 from yolo_workbook.training import metrics, rerun, valstats
 from yolo_workbook.training.finish import validate_trained
@@ -198,7 +198,8 @@ def promote(run: SweepRun, *, inputs: dict[str, Any]) -> TrainResult:
             fix=f"read {round_dir / ledgers.FILE_NAME} and the trials' folders; correct the round, then run it"
             " again with --force (the trials move to history/)",
         )
-    archive_previous(round_dir, ["train", valstats.FILE_NAME])  # what an earlier, stopped promotion left
+    with jobs.for_round(rnd) as job:  # the sweep's own job (a step inside it joins it): the run's history folder
+        job.archive(["train", valstats.FILE_NAME])  # what an earlier, stopped promotion left
     partial = round_dir / ".train.partial"
     shutil.rmtree(partial, ignore_errors=True)  # our own scratch copy of a stopped promotion, never a result
     shutil.copytree(round_dir / best["folder"], partial, ignore=shutil.ignore_patterns("video"))
