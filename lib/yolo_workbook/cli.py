@@ -261,9 +261,12 @@ def _data_merge(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from yolo_workbook.reporting.compare import format_comparison
     from yolo_workbook.reporting.leaderboard import format_leaderboard
+    from yolo_workbook.reporting.readiness import answer
     from yolo_workbook.training.metrics import load_records
 
     records = load_records(args.profile)
+    if line := answer(records):
+        print(line + "\n")
     print(format_leaderboard(records))
     if records:
         print("\n" + format_comparison(records, changed=3))

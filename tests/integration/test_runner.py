@@ -139,6 +139,9 @@ def test_every_training_round_is_scored_on_the_video_and_the_prediction_is_count
         assert video["score"]["frames_scored"] == truth_frames, rid
         assert set(video["score"]["classes"]) == {"student", "desk", "sitae"}, rid
         assert (profile_dir / rid / "video" / "tracks.mot.txt").is_file(), rid
+        # each round's operating point is chosen on the other clip of the profile, never on the scored video
+        assert video["operating_point"]["chosen_on"].endswith("ci/tuning_clip.mp4"), rid
+        assert (profile_dir / rid / "video" / "tuning" / "tracks.mot.txt").is_file(), rid
     folder = profile_dir / "p01_video"
     doc = json.loads((folder / "attendance.json").read_text())
     jsonschema.validate(doc, json.loads((ROOT / "lib/yolo_workbook/schemas/attendance.schema.json").read_text()))
@@ -149,8 +152,16 @@ def test_every_training_round_is_scored_on_the_video_and_the_prediction_is_count
     assert header.startswith("frame_id,time_s,student_raw,student_tracks,student_stable,")
     frames = json.loads((folder / "detections.json").read_text())
     assert all("track_id" in d for f in frames for d in f["detections"])
+    point = doc["operating_point"]
+    assert point["chosen_on"].endswith("ci/tuning_clip.mp4") and point["scored_on"].endswith("ci/classroom_video.mp4")
+    tuned = json.loads((folder / "tuning" / "attendance.json").read_text())
+    assert tuned["truth"].endswith("ci/tuning_clip.truth") and tuned["source"].endswith("ci/tuning_clip.mp4")
+    fragment = yaml.safe_load((folder / "operating_point.yaml").read_text())
+    assert fragment == {"predict": {"conf": point["conf"]}} and set(point["conf"]) == {"student", "desk", "sitae"}
+    assert all(isinstance(c["headcount"], int) for c in doc["classes"].values())
     journal = (profile_dir / "journal.md").read_text()
     assert "| count err | IDF1 |" in journal and "on the classroom video: count error" in journal
+    assert "precise enough for attendance? not yet:" in journal and "p01_video_operating_point.png" in journal
 
 
 @pytest.mark.notebook

@@ -36,6 +36,7 @@ from yolo_workbook.prediction.detections import read_detections
 from yolo_workbook.prediction.track import DEFAULT_FPS
 
 MINUTE_S = 60.0  # the summary's stable count per minute of video
+DEFAULT_CONF = 0.25  # ultralytics' predictor uses 0.25 when conf is not given; a class a mapping does not name too
 
 
 @dataclass(frozen=True)
@@ -132,23 +133,73 @@ def write_counts_csv(counts: FrameCounts, path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Track:
-    """One confirmed track: its class, where it starts and ends, and how long it was seen."""
+    """One confirmed track: its class, where it starts and ends, how long it was seen and how sure the detector was.
+
+    Attributes:
+        track_id (int): The track's id in ``tracks.mot.txt``.
+        class_name (str): The track's class (one per track: the vote over its frames, or its tracker's class).
+        first_frame (int): The first matched frame (0-based frame_id).
+        last_frame (int): The last matched frame (0-based frame_id).
+        frames_seen (int): Frames the tracker matched it in.
+        confidence (float): The mean detection confidence over its matched frames: what a per-class operating
+            point (``predict.conf``) compares with, to count the track or not.
+        first_box (tuple[float, float, float, float]): Its box (``x1, y1, x2, y2``) in the first matched frame.
+        last_box (tuple[float, float, float, float]): Its box in the last matched frame.
+    """
 
     track_id: int
     class_name: str
     first_frame: int
     last_frame: int
     frames_seen: int
+    confidence: float = 1.0
+    first_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    last_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+def conf_of(conf: Any, name: str) -> float:
+    """The operating point of class ``name`` under ``predict.conf`` (a number, a class -> number mapping, or unset).
+
+    Examples:
+        >>> conf_of(0.5, "desk"), conf_of({"student": 0.3}, "desk"), conf_of(None, "desk")
+        (0.5, 0.25, 0.25)
+    """
+    if isinstance(conf, dict):
+        return float(conf.get(name, DEFAULT_CONF))
+    return DEFAULT_CONF if conf is None else float(conf)
+
+
+def passing(tracks: list[Track], conf: Any) -> list[Track]:
+    """The tracks the operating point counts: mean confidence at least their class's ``conf`` (:mod:`.operating`).
+
+    Examples:
+        >>> tracks = [Track(1, "student", 0, 9, 10, confidence=0.8), Track(2, "student", 0, 9, 10, confidence=0.2)]
+        >>> [t.track_id for t in passing(tracks, {"student": 0.5})]
+        [1]
+    """
+    return [t for t in tracks if t.confidence >= conf_of(conf, t.class_name) - 1e-9]
 
 
 def track_table(rows: MotRows) -> list[Track]:
     """One :class:`Track` per id of a prediction's ``tracks.mot.txt`` (a track has one class)."""
     tracks = []
     for track_id in np.unique(rows.track_id).tolist():
-        mine = rows.track_id == track_id
+        mine = np.flatnonzero(rows.track_id == track_id)
+        mine = mine[np.argsort(rows.frame[mine], kind="stable")]
         seen = rows.frame[mine]
-        name = rows.classes[int(rows.class_index[mine][0])]
-        tracks.append(Track(int(track_id), name, int(seen.min()) - 1, int(seen.max()) - 1, int(mine.sum())))
+        name = rows.classes[int(rows.class_index[mine[0]])]
+        tracks.append(
+            Track(
+                int(track_id),
+                name,
+                int(seen[0]) - 1,
+                int(seen[-1]) - 1,
+                len(mine),
+                float(rows.conf[mine].mean()),
+                tuple(float(v) for v in rows.box[mine[0]]),
+                tuple(float(v) for v in rows.box[mine[-1]]),
+            )
+        )
     return tracks
 
 
@@ -157,8 +208,12 @@ def seconds_seen(track: Track, *, fps: float | None, vid_stride: int) -> float:
     return track.frames_seen * max(1, vid_stride) / (fps or DEFAULT_FPS)
 
 
-def write_tracks_csv(tracks: list[Track], path: Path, *, fps: float | None, vid_stride: int, min_seen_s: float) -> Path:
-    """``tracks.csv``: one row per track; ``counted`` when seen at least ``min_seen_s`` seconds."""
+def write_tracks_csv(
+    tracks: list[Track], path: Path, *, fps: float | None, vid_stride: int, min_seen_s: float, conf: Any = None
+) -> Path:
+    """``tracks.csv``: one row per track; ``counted`` when seen at least ``min_seen_s`` seconds with a mean
+    ``confidence`` that reaches its class's operating point (``conf``: ``predict.conf``, see :mod:`.operating`)."""
+
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(
@@ -171,6 +226,7 @@ def write_tracks_csv(tracks: list[Track], path: Path, *, fps: float | None, vid_
             "last_s",
             "seen_s",
             "frames_seen",
+            "confidence",
             "counted",
         ]
     )
@@ -187,7 +243,8 @@ def write_tracks_csv(tracks: list[Track], path: Path, *, fps: float | None, vid_
                 round(track.last_frame / rate, 3),
                 round(seen, 3),
                 track.frames_seen,
-                seen >= min_seen_s,
+                round(track.confidence, 4),
+                seen >= min_seen_s and track.confidence >= conf_of(conf, track.class_name) - 1e-9,
             ]
         )
     return write_atomic(path, text.getvalue())

@@ -29,10 +29,22 @@ from yolo_workbook.attendance.counts import (
     class_summary,
     counted_tracks,
     frame_counts,
+    passing,
     track_table,
     with_window,
     write_counts_csv,
     write_tracks_csv,
+)
+from yolo_workbook.attendance.headcount import Headcount, counted_spans, headcount
+from yolo_workbook.attendance.operating import (
+    FRAGMENT,
+    TUNING_DIR,
+    OperatingPoint,
+    check_tuning_clip,
+    choose,
+    curves,
+    exact_all,
+    fragment,
 )
 from yolo_workbook.attendance.score import score_video
 from yolo_workbook.attendance.truth import MotRows, Truth, read_classes, read_mot, read_truth
@@ -40,7 +52,7 @@ from yolo_workbook.config.params import Round, relative
 from yolo_workbook.config.trackers import resolve_tracker
 from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import TruthError
-from yolo_workbook.core.files import read_json, write_json
+from yolo_workbook.core.files import read_json, write_atomic, write_json
 from yolo_workbook.core.text import table
 from yolo_workbook.prediction.predict import PredictResult, predict_to_json, video_frames
 from yolo_workbook.prediction.track import mot_name
@@ -55,7 +67,8 @@ class AttendanceResult:
     Attributes:
         folder (Path): The prediction's folder.
         counts (FrameCounts): Raw and stable counts per class and frame (the first window).
-        tracks (list[Track] | None): The first tracker's tracks; None without a tracker.
+        tracks (list[Track] | None): The first tracker's tracks, all of them (those counted pass ``conf``: see
+            :mod:`.operating`); None without a tracker.
         truth (Truth | None): The ground truth scored against.
         summary (dict[str, Any]): The content of ``attendance.json``.
         prediction (PredictResult | None): The prediction counted, when :func:`predict_and_count` made it.
@@ -122,15 +135,20 @@ def _tracks(folder: Path, summary: dict[str, Any]) -> list[tuple[str, MotRows]]:
     return found
 
 
-def _counted(tracks: MotRows, *, fps: float | None, stride: int, min_seen_s: float) -> dict[str, int]:
-    table = track_table(tracks)
+def _counted(tracks: MotRows, *, fps: float | None, stride: int, min_seen_s: float, conf: Any) -> dict[str, int]:
+    table = passing(track_table(tracks), conf)
     return {
         name: counted_tracks(table, name, fps=fps, vid_stride=stride, min_seen_s=min_seen_s) for name in tracks.classes
     }
 
 
 def _choices(
-    truth: Truth, counts: FrameCounts, windows: list[float], tracked: list[tuple[str, MotRows]], **timing: Any
+    truth: Truth,
+    counts: FrameCounts,
+    windows: list[float],
+    tracked: list[tuple[str, MotRows]],
+    conf: Any,
+    **timing: Any,
 ) -> dict[str, Any] | None:
     """Each window and each tracker scored on the truth, and the best of each."""
     if len(windows) < 2 and len(tracked) < 2:
@@ -145,9 +163,10 @@ def _choices(
         rows_w.append({"window_s": window, **{k: overall[k] for k in ("count_mae_stable", "exact_stable")}})
     rows_t = []
     for name, rows in tracked:
-        alive = alive_counts(track_table(rows), counts.classes, counts.frame_ids)
+        spans = counted_spans(track_table(rows), conf, lost_s=timing["lost_s"], fps=fps)
+        alive = alive_counts(spans, counts.classes, counts.frame_ids)
         mine = with_window(replace(counts, tracked=alive), windows[0], fps=fps, vid_stride=stride)
-        counted = _counted(rows, fps=fps, stride=stride, min_seen_s=timing["min_seen_s"])
+        counted = _counted(rows, fps=fps, stride=stride, min_seen_s=timing["min_seen_s"], conf=conf)
         overall = score_video(
             truth, frame_ids=mine.frame_ids, counts_raw=mine.raw, counts_stable=mine.stable, tracks=rows
         )["overall"]
@@ -194,10 +213,94 @@ def predict_and_count(rnd: Round, *, weights: Path | None = None, folder: Path |
         240
     """
     truth = check_truth(rnd)  # a bad ground truth stops here, before the video is read
-    with jobs.for_round(rnd, folder):  # the prediction and the count: one job, one history folder
+    tuning = check_tuning_clip(rnd) if truth is not None else None  # and a tuning clip that is the scored video
+    tuning_round = _tuning_round(rnd, *tuning) if tuning is not None else None
+    if tuning_round is not None:
+        check_truth(tuning_round)  # the tuning clip's truth too, before anything runs
+    with jobs.for_round(rnd, folder) as job:  # the prediction and the count: one job, one history folder
         prediction = predict_to_json(rnd, weights=weights, out_dir=folder)
         counted = count_attendance(prediction.folder, rnd, truth=truth)
+        if tuning_round is not None:
+            job.claim(TUNING_DIR, FRAGMENT)
+            tuned = predict_and_count(
+                tuning_round, weights=Path(prediction.summary["model"]), folder=prediction.folder / TUNING_DIR
+            )
+            counted = _with_operating_point(rnd, counted, tuned)
     return replace(counted, prediction=prediction)
+
+
+def _tuning_round(rnd: Round, clip: Path, truth: Path) -> Round:
+    """The round's settings over its tuning clip (no annotated video, no tuning clip of its own)."""
+    return replace(
+        rnd,
+        predict={**rnd.predict, "source": str(clip), "save": False},
+        attendance={**rnd.attendance, "truth": str(truth), "tuning_clip": None},
+    )
+
+
+def _with_operating_point(rnd: Round, scored: AttendanceResult, tuned: AttendanceResult) -> AttendanceResult:
+    """Choose the per-class operating point on the tuning clip's tracks, report it on the scored video's; write
+    ``operating_point.yaml`` and add ``operating_point`` to ``attendance.json``."""
+    if scored.tracks is None or tuned.tracks is None or scored.truth is None or tuned.truth is None:
+        return scored  # without tracks there is nothing to re-count
+    classes = [name for name in scored.counts.classes if name in scored.truth.counts and name in tuned.truth.counts]
+    sides = {}
+    for side, result in (("tuning", tuned), ("scoring", scored)):
+        sides[side] = curves(
+            result.tracks,
+            result.truth,
+            frame_ids=result.counts.frame_ids,
+            window=result.counts.window_frames,
+            classes=classes,
+            lost_s=float(rnd.attendance_setting("lost_s")),
+            fps=result.summary["fps"],
+        )
+    point = choose(
+        sides["tuning"],
+        sides["scoring"],
+        tuning_clip=relative(Path(tuned.summary["source"])),
+        scoring_clip=relative(Path(scored.summary["source"])),
+    )
+    document = {**scored.summary, "operating_point": _point_summary(rnd, point, scored, tuned, classes)}
+    schemas.validate(document, schemas.load("attendance.schema.json"))
+    write_json(scored.json_path, document)
+    write_atomic(scored.folder / FRAGMENT, fragment(point, rnd))
+    return replace(scored, summary=document)
+
+
+def _point_summary(
+    rnd: Round, point: OperatingPoint, scored: AttendanceResult, tuned: AttendanceResult, classes: list[str]
+) -> dict[str, Any]:
+    """The point's summary, with each clip's share of frames exact for every class at once and its headcount error
+    at the point (null where the truth has no ``gt.txt`` to tell the distinct objects)."""
+    summary = point.summary()
+    for side, result in (("tuning", tuned), ("scoring", scored)):
+        tracks = result.tracks or []
+        summary[f"{side}_exact_all"] = exact_all(
+            tracks,
+            result.truth,
+            frame_ids=result.counts.frame_ids,
+            window=result.counts.window_frames,
+            classes=classes,
+            conf=point.conf,
+            lost_s=float(rnd.attendance_setting("lost_s")),
+            fps=result.summary["fps"],
+        )
+        doc = result.summary
+        heads = headcount(
+            passing(tracks, point.conf),
+            lost_s=float(rnd.attendance_setting("lost_s")),
+            fps=doc["fps"],
+            vid_stride=doc["vid_stride"],
+            min_seen_s=doc["min_seen_s"],
+            classes=result.counts.classes,
+            frames_total=result.counts.frame_ids[-1] + 1 if result.counts.frame_ids else None,
+        )
+        true = {name: c.get("true_present") for name, c in ((doc.get("score") or {}).get("classes") or {}).items()}
+        summary[f"{side}_headcount_err"] = {
+            name: None if true.get(name) is None else heads.classes[name].present - true[name] for name in classes
+        }
+    return summary
 
 
 def count_attendance(folder: Path, rnd: Round, *, truth: Truth | None = None) -> AttendanceResult:
@@ -227,16 +330,28 @@ def _count(folder: Path, rnd: Round, truth: Truth | None) -> AttendanceResult:
     fps, stride = summary.get("fps"), int(summary.get("vid_stride") or 1)
     windows = windows_of(rnd)
     min_seen_s = float(rnd.attendance_setting("min_seen_s"))
+    conf = rnd.predict.get("conf")
     tracked = _tracks(folder, summary)
     table = track_table(tracked[0][1]) if tracked else None
-    counts = frame_counts(folder, window_s=windows[0], tracks=table)
+    kept = passing(table, conf) if table is not None else None  # the tracks the operating point counts
+    lost_s = float(rnd.attendance_setting("lost_s"))
+    spans = counted_spans(table, conf, lost_s=lost_s, fps=fps) if table is not None else None
+    counts = frame_counts(folder, window_s=windows[0], tracks=spans)
     timing = {"fps": fps, "vid_stride": stride, "min_seen_s": min_seen_s}
     write_counts_csv(counts, folder / "counts.csv")
+    heads = None
     if table is not None:
-        write_tracks_csv(table, folder / "tracks.csv", **timing)
+        write_tracks_csv(table, folder / "tracks.csv", conf=conf, **timing)
+        heads = headcount(
+            kept or [],
+            lost_s=lost_s,
+            classes=counts.classes,
+            frames_total=counts.frame_ids[-1] + 1 if counts.frame_ids else None,
+            **timing,
+        )
     score = None
     if truth is not None:
-        counted = _counted(tracked[0][1], fps=fps, stride=stride, min_seen_s=min_seen_s) if tracked else None
+        counted = _counted(tracked[0][1], fps=fps, stride=stride, min_seen_s=min_seen_s, conf=conf) if tracked else None
         score = score_video(
             truth,
             frame_ids=counts.frame_ids,
@@ -244,6 +359,7 @@ def _count(folder: Path, rnd: Round, truth: Truth | None) -> AttendanceResult:
             counts_stable=counts.stable,
             tracks=tracked[0][1] if tracked else None,
             counted_tracks=counted,
+            headcounts={name: c.present for name, c in heads.classes.items()} if heads is not None else None,
         )
     document = {
         "source": str(summary.get("source")),
@@ -256,16 +372,33 @@ def _count(folder: Path, rnd: Round, truth: Truth | None) -> AttendanceResult:
         "window_frames": counts.window_frames,
         "stable_from": "tracks" if counts.tracked is not None else "raw",
         "min_seen_s": min_seen_s,
-        "classes": {name: class_summary(counts, name, table, **timing) for name in counts.classes},
+        "lost_s": lost_s,
+        "conf": conf,
+        "classes": {name: _class_entry(counts, name, kept, heads, timing) for name in counts.classes},
         "truth": str(truth.folder) if truth is not None else None,
         "score": score,
-        "choices": _choices(truth, counts, windows, tracked, fps=fps, stride=stride, min_seen_s=min_seen_s)
+        "choices": _choices(
+            truth, counts, windows, tracked, conf, fps=fps, stride=stride, min_seen_s=min_seen_s, lost_s=lost_s
+        )
         if truth is not None
         else None,
     }
     schemas.validate(document, schemas.load("attendance.schema.json"))
     write_json(folder / "attendance.json", document)
     return AttendanceResult(folder, counts, table, truth, document)
+
+
+def _class_entry(
+    counts: FrameCounts, name: str, kept: list[Track] | None, heads: Headcount | None, timing: dict[str, Any]
+) -> dict[str, Any]:
+    entry = class_summary(counts, name, kept, **timing)
+    mine = heads.classes[name] if heads is not None else None
+    return {
+        **entry,
+        "headcount": mine.present if mine else None,
+        "headcount_per_minute": mine.per_minute if mine else None,
+        "relinked": mine.relinked if mine else None,
+    }
 
 
 def format_attendance(result: AttendanceResult) -> str:
@@ -275,21 +408,25 @@ def format_attendance(result: AttendanceResult) -> str:
     lines = [
         f"{doc['frames']} frames, stable count over {doc['window_s']:g} s ({doc['window_frames']} frames), {tracker}"
     ]
-    rows = [["class", "stable count", "per minute", "peak", f"tracks >= {doc['min_seen_s']:g} s"]]
+    rows = [["class", "present", "stable count", "per minute", "peak", f"tracks >= {doc['min_seen_s']:g} s"]]
     for name, c in doc["classes"].items():
         counted = "-" if c["counted_tracks"] is None else str(c["counted_tracks"])
-        rows.append([name, str(c["stable_count"]), " ".join(map(str, c["per_minute"])), str(c["peak_stable"]), counted])
-    lines.append(table(rows, align="<>>>>", indent="  "))
+        present = "-" if c.get("headcount") is None else str(c["headcount"])
+        per_minute = " ".join(map(str, c["per_minute"]))
+        rows.append([name, present, str(c["stable_count"]), per_minute, str(c["peak_stable"]), counted])
+    lines.append(table(rows, align="<>>>>>", indent="  "))
     score = doc["score"]
     if score is None:
         lines.append("no ground truth: no score (attendance.truth)")
         return "\n".join(lines)
     lines.append(f"against {relative(Path(doc['truth']))} ({score['frames_scored']} frames):")
-    rows = [["class", "count err raw", "stable", "exact raw", "exact stable", "true", "IDF1", "HOTA", "ID sw"]]
+    header = ["class", "count err raw", "stable", "exact raw", "exact stable", "true", "headcount err", "IDF1", "HOTA"]
+    rows = [[*header, "ID sw"]]
     for name, c in score["classes"].items():
         rows.append([name, *_score_cells(c)])
-    rows.append(["all", *_score_cells({**score["overall"], "exact_raw": None, "true_present": None})])
-    lines.append(table(rows, align="<>>>>>>>>", indent="  "))
+    overall = {**score["overall"], "exact_raw": None, "true_present": None}
+    rows.append(["all", *_score_cells({**overall, "headcount_err": overall.get("headcount_abs_err")})])
+    lines.append(table(rows, align="<>>>>>>>>>", indent="  "))
     choices = doc.get("choices")
     if choices:
         for row in choices["windows"]:
@@ -299,6 +436,27 @@ def format_attendance(result: AttendanceResult) -> str:
             best = " <- best" if row["tracker"] == choices["best_tracker"] else ""
             idf1 = "-" if row["idf1"] is None else f"{row['idf1']:.3f}"
             lines.append(f"  tracker {row['tracker']}: IDF1 {idf1}, {row['counted_tracks']} tracks counted{best}")
+    if doc.get("operating_point"):
+        lines.append(format_operating_point(doc["operating_point"], result.folder))
+    return "\n".join(lines)
+
+
+def format_operating_point(point: dict[str, Any], folder: Path) -> str:
+    """The chosen operating point: per class its threshold and exact share on the tuning clip and on this video."""
+    lines = [f"operating point, chosen on {point['chosen_on']} and reported on {point['scored_on']}:"]
+    rows = [["class", "conf", "exact (tuning clip)", "exact (scored video)", "count err (scored video)"]]
+    for name, value in point["conf"].items():
+        tuning, scoring = point["tuning"][name], point["scoring"][name]
+        rows.append(
+            [name, f"{value:g}", f"{tuning['exact']:.0%}", f"{scoring['exact']:.0%}", f"{scoring['count_mae']:.3f}"]
+        )
+    rows.append(["every class", "", f"{point['tuning_exact_all']:.0%}", f"{point['scoring_exact_all']:.0%}", ""])
+    lines.append(table(rows, align="<>>>>", indent="  "))
+    errors = point["scoring_headcount_err"]
+    if any(value is not None for value in errors.values()):
+        shown = ", ".join(f"{name} {'-' if value is None else f'{value:+d}'}" for name, value in errors.items())
+        lines.append(f"  headcount err at this point (scored video): {shown}")
+    lines.append(f"  to deploy it: copy {relative(folder / FRAGMENT)} into the round file")
     return "\n".join(lines)
 
 
@@ -313,6 +471,7 @@ def _score_cells(c: dict[str, Any]) -> list[str]:
         number("exact_raw", ".0%"),
         number("exact_stable", ".0%"),
         number("true_present", "d"),
+        number("headcount_err", "+d"),
         number("idf1"),
         number("hota"),
         number("id_switches", "d"),
@@ -324,12 +483,14 @@ def read_attendance(folder: Path) -> AttendanceResult | None:
     doc = read_json(folder / "attendance.json")
     if not isinstance(doc, dict) or "window_s" not in doc:
         return None
-    counts = frame_counts(folder, window_s=float(doc["window_s"]))
     tracks = (
         track_table(read_mot(folder / "tracks.mot.txt", read_classes(folder / "classes.txt")))
         if doc["tracker"]
         else None
     )
+    lost_s = float(doc.get("lost_s") or 2.0)
+    spans = counted_spans(tracks, doc.get("conf"), lost_s=lost_s, fps=doc["fps"]) if tracks is not None else None
+    counts = frame_counts(folder, window_s=float(doc["window_s"]), tracks=spans)
     try:
         truth = read_truth(doc["truth"]) if doc.get("truth") else None
     except TruthError:  # moved or changed since: the figures go without it

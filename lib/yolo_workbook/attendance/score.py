@@ -122,6 +122,7 @@ def score_video(
     counts_stable: Mapping[str, Sequence[int]],
     tracks: MotRows | None,
     counted_tracks: Mapping[str, int] | None = None,
+    headcounts: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Score a prediction's counts and tracks against a video's ground truth, on the frames it covered.
 
@@ -138,6 +139,8 @@ def score_video(
         counts_stable (Mapping[str, Sequence[int]]): Class -> stable count per scored frame.
         tracks (MotRows | None): The prediction's ``tracks.mot.txt``, None without a tracker.
         counted_tracks (Mapping[str, int] | None): Class -> tracks counted as present, copied into the result.
+        headcounts (Mapping[str, int] | None): Class -> the headcount (:mod:`.headcount`): ``headcount_err`` is it
+            minus the truth's distinct objects present (``true_present``, from ``gt.txt``).
 
     Returns:
         (dict): ``frames_scored``, ``classes`` (name -> scores), ``overall``, ``unscored_classes``.
@@ -160,6 +163,7 @@ def score_video(
     hotas: list[float] = []
     all_exact = np.ones(n, dtype=bool)
     mae_raw, mae_stable = [], []
+    headcount_errs: list[int] = []
     for name in truth.classes:
         true = truth.counts[name][frames]
         got_raw, got_stable = raw.get(name, zeros), stable.get(name, zeros)
@@ -174,10 +178,15 @@ def score_video(
             "true_present": None,
             "counted_tracks": None if counted_tracks is None else int(counted_tracks.get(name, 0)),
             "peak_stable": int(got_stable.max()),
+            "headcount": None if headcounts is None else int(headcounts.get(name, 0)),
+            "headcount_err": None,
         } | dict.fromkeys(_TRACKING)
         if truth.boxes is not None:
             seen = (truth.boxes.class_index == truth.classes.index(name)) & np.isin(truth.boxes.frame - 1, frames)
             entry["true_present"] = int(len(np.unique(truth.boxes.track_id[seen])))
+            if entry["headcount"] is not None:
+                entry["headcount_err"] = entry["headcount"] - entry["true_present"]
+                headcount_errs.append(abs(entry["headcount_err"]))
         scores = _tracking(truth, tracks, name, frames) if scored_tracking else None
         if scores is not None:
             sums.append(scores["sums"])
@@ -194,6 +203,7 @@ def score_video(
         "count_mae_raw": _round(np.mean(mae_raw)),
         "count_mae_stable": _round(np.mean(mae_stable)),
         "exact_stable": _round(all_exact.mean()),
+        "headcount_abs_err": sum(headcount_errs) if headcount_errs else None,
         "idf1": _round(_idf1(total)) if total else None,
         "mota": _round(_mota(total)) if total else None,
         "hota": _round(np.mean(hotas)) if hotas else None,

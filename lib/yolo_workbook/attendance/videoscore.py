@@ -48,9 +48,11 @@ def video_settings(rnd: Round) -> dict[str, Any]:
     """What a video score is taken with: the video, its truth, the tracker (the round's first; bytetrack when it names
     none: IDF1 needs tracks) and the counting window."""
     trackers = tracker_names(rnd.predict.get("tracker"))
+    tuning = rnd.attendance_setting("tuning_clip")
     return {
         "source": str(paths.project_path(str(rnd.predict["source"]))),
         "truth": str(paths.project_path(str(rnd.attendance_setting("truth")))),
+        "tuning_clip": str(paths.project_path(str(tuning))) if tuning else None,
         "tracker": next((name for name in trackers if name != "none"), DEFAULT_TRACKER),
         "window_s": windows_of(rnd)[0],
     }
@@ -100,6 +102,19 @@ def score_round_on_video(rnd: Round, result: TrainResult | None = None) -> dict[
     started = time.time()
     attendance = score_weights_on_video(rnd, weights, rnd.output_dir / VIDEO_DIR)
     field = {**video_settings(rnd), "seconds": round(time.time() - started, 2), "score": attendance.summary["score"]}
+    point = attendance.summary.get("operating_point")
+    if point:  # chosen on the tuning clip, reported on the video: what the attendance answer compares rounds by
+        field["operating_point"] = {
+            "conf": point["conf"],
+            "chosen_on": point["chosen_on"],
+            "tuning_exact_all": point["tuning_exact_all"],
+            "scoring_exact_all": point["scoring_exact_all"],
+            "scoring_headcount_err": point["scoring_headcount_err"],
+            "classes": {
+                name: {"tuning_exact": point["tuning"][name]["exact"], "scoring_exact": point["scoring"][name]["exact"]}
+                for name in point["conf"]
+            },
+        }
     record["video"] = field
     schemas.validate(field["score"], score_schema())
     schemas.validate(record, metrics.schema())

@@ -396,4 +396,25 @@ def argument_problem(key: str, value: Any, *, section: str) -> tuple[str, str] |
     if section == "predict" and key == "tracker":  # the workbook drives the trackers (prediction.track)
         names = value if isinstance(value, list) and value else [value]
         return next(filter(None, map(tracker_problem, names)), None)
+    if section == "predict" and key == "conf" and isinstance(value, dict):  # per class: the workbook applies it
+        return per_class_conf_problem(value)
     return check_argument(key, value, section=section) or _missing_weights(key, value)
+
+
+def per_class_conf_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
+    """A per-class ``predict.conf`` (class name -> confidence) that is empty or holds a value outside [0, 1].
+
+    The names are compared with the model's classes where they are known (``config.classnames``, and the
+    prediction when it loads the weights).
+
+    Examples:
+        >>> per_class_conf_problem({"student": 1.5})[0]
+        "gives class 'student' the confidence 1.5, outside [0, 1]"
+    """
+    if not value:
+        return "is an empty mapping", "give class name -> confidence (e.g. {student: 0.35, sitae: 0.2}), or one number"
+    for name, conf in value.items():
+        if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
+            example = ", ".join(f"{n}: 0.3" for n in list(value)[:3])
+            return f"gives class '{name}' the confidence {_show(conf)}, outside [0, 1]", f"e.g. conf: {{{example}}}"
+    return None

@@ -1,9 +1,11 @@
 """Class names a round writes, against the class names of the data it trains on.
 
-A round names classes in two places: the classes it oversamples (``data.oversample.classes``) and the class of
-a sweep objective (``sitae AP50``). Training compares both, exactly as written, with the ``names`` of the
+A round names classes in three places: the classes it oversamples (``data.oversample.classes``), the class of
+a sweep objective (``sitae AP50``) and, in a predict round, the classes of a per-class operating point
+(``predict.conf: {student: 0.35}``). Training compares the first two, exactly as written, with the ``names`` of the
 round's data (several datasets merged by name: :func:`~yolo_workbook.config.classmap.planned_names`); this is
-that comparison, made before anything runs, so that ``yolo-workbook check`` names a typo (``sitea``) or a class
+that comparison (for ``predict.conf``, with the data of the round whose weights it predicts with), made before
+anything runs, so that ``yolo-workbook check`` names a typo (``sitea``) or a class
 the data does not have with its file, line and key, the close match and the data's names. Data that cannot be
 read yet (not generated, not downloaded) says nothing here: ``data check`` and the run report it.
 
@@ -24,6 +26,7 @@ from yolo_workbook.core.errors import ParamsError
 
 OVERSAMPLE_KEY = "data.oversample.classes"
 OBJECTIVE_KEY = "sweep.objective"
+CONF_KEY = "predict.conf"
 
 
 def _objective(rnd: Round) -> Objective | None:
@@ -42,6 +45,30 @@ def named_classes(rnd: Round) -> list[tuple[str, str]]:
     objective = _objective(rnd)
     if objective:
         found.append((OBJECTIVE_KEY, str(objective.class_name)))
+    return found
+
+
+def conf_classes(rnd: Round) -> list[str]:
+    """The classes a per-class ``predict.conf`` names (``[]`` for one number)."""
+    conf = rnd.predict.get("conf")
+    return [str(name) for name in conf] if isinstance(conf, dict) else []
+
+
+def conf_class_problems(rnd: Round, names: list[str] | None) -> list[tuple[str, str, str]]:
+    """Each class of a per-class ``predict.conf`` that the model's classes (``names``) lack: ``(key, message, fix)``.
+
+    Args:
+        rnd (Round): The resolved predict round.
+        names (list[str] | None): The class names of its weights (the data of the round ``model.from`` names, or a
+            loaded model's ``names``); None when they cannot be told yet: nothing is reported.
+    """
+    found = []
+    for name in conf_classes(rnd) if names else []:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            fix = f"did you mean '{close[0]}'?" if close else f"name one of the model's classes: {', '.join(names)}"
+            message = f"gives a confidence to class '{name}', which the model ({rnd.weights_from}) does not have;"
+            found.append((CONF_KEY, f"{message} its classes: {', '.join(names)}", fix))
     return found
 
 

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from yolo_workbook.config.argrules import argument_problem, model_module_count
-from yolo_workbook.config.classmap import planned_transfer
-from yolo_workbook.config.classnames import class_name_problems
+from yolo_workbook.config.classmap import planned_names, planned_transfer
+from yolo_workbook.config.classnames import class_name_problems, conf_class_problems, conf_classes
 from yolo_workbook.config.keys import OVERRIDES, ROUND_ID, TRAINING_NOTEBOOKS
 from yolo_workbook.config.layers import Documents, Sources, chain_value, effective_overrides, read_sources, resolve
 from yolo_workbook.config.outputs import export_reference, is_round_reference
@@ -312,7 +312,8 @@ class Validator:
                 )
         if rnd.notebook in TRAINING_NOTEBOOKS:
             found += self._class_order(rnd, sources)
-        for dotted, message, fix in [*sweep_problems(rnd), *class_name_problems(rnd)]:
+        named = [*sweep_problems(rnd), *class_name_problems(rnd), *self._conf_classes(rnd, sources)]
+        for dotted, message, fix in named:
             file = where_set(rnd, dotted).partition(" (rounds.")[0]
             doc = sources.by_name().get(file)
             line = (doc.lines.get(dotted) or doc.lines.get(f"rounds.{rnd.round_id}.{dotted}")) if doc else None
@@ -330,6 +331,13 @@ class Validator:
                     where = self._line_of(rnd, sources, section, key)
                     found.append(Problem("error", *where, f"{section}.{key}", *problem))
         return found
+
+    def _conf_classes(self, rnd: Round, sources: Sources) -> list[tuple[str, str, str]]:
+        """A per-class ``predict.conf`` against the classes of the round whose weights it predicts with."""
+        if not conf_classes(rnd) or not is_round_reference(rnd.weights_from):
+            return []  # weights from a file: the prediction compares with the loaded model's names
+        start = self._load_quietly(rnd.weights_from, sources)
+        return conf_class_problems(rnd, planned_names(start) if start is not None else None)
 
     def _lineage(self, rnd: Round, sources: Sources) -> list[Problem]:
         """A warning when a layer for every round replaces a ``model.from`` that names a round (the lineage).

@@ -63,6 +63,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
 }
 
 IMAGE_SIDE = 160  # pixels; Roboflow exports are square after its resize step
+TUNING_SEED = 8  # the tuning clip's room: another seed than the scored video's (7), so another layout and schedule
+TUNING_FRAMES = {"demo": 120, "ci": 40}  # 12 s and 4 s at 10 fps: enough to choose a threshold per class
 
 
 def dataset_specs(size: str) -> list[DatasetSpec]:
@@ -179,12 +181,14 @@ def write_demo_data(root: str | Path, *, size: str = "demo") -> dict[str, Path]:
 
     Returns:
         (dict[str, Path]): ``first`` and ``second`` data.yaml paths, the ``video`` path and its
-        ground-truth folder ``truth`` (see :mod:`yolo_workbook.data.classroom_video`).
+        ground-truth folder ``truth`` (see :mod:`yolo_workbook.data.classroom_video`), and a second, shorter
+        classroom of another seed and layout: ``tuning_clip`` and ``tuning_truth``, where operating points are
+        chosen (never on ``video``, where they are reported).
 
     Examples:
         >>> paths = write_demo_data("/tmp/demo", size="ci")  # doctest: +SKIP
         >>> sorted(paths)
-        ['first', 'second', 'truth', 'video']
+        ['first', 'second', 'truth', 'tuning_clip', 'tuning_truth', 'video']
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -192,4 +196,13 @@ def write_demo_data(root: str | Path, *, size: str = "demo") -> dict[str, Path]:
     first = write_dataset(first_spec, root)
     second = write_dataset(second_spec, root)
     written = write_classroom_video(root / "classroom_video.mp4", size=size)
-    return {"first": first, "second": second, "video": written.video, "truth": written.truth}
+    # Another room (seed, layout, schedule): operating points are chosen on it and reported on the video above.
+    tuning = write_classroom_video(root / "tuning_clip.mp4", size=size, frames=TUNING_FRAMES[size], seed=TUNING_SEED)
+    return {
+        "first": first,
+        "second": second,
+        "video": written.video,
+        "truth": written.truth,
+        "tuning_clip": tuning.video,
+        "tuning_truth": tuning.truth,
+    }

@@ -1,11 +1,17 @@
 """One frame's detections as one typed object, in the spirit of supervision's ``Detections``.
 
 Prediction yields a :class:`Detections` per frame; counting, the figures and the frame browser read
-them back from ``detections.jsonl`` with :func:`read_detections`. On disk a frame stays the diary's
+them back from ``detections.jsonl`` with :func:`read_detections`; once a tracked video ends,
+:func:`add_track_classes` gives each detection its track's class. On disk a frame stays the diary's
 shape, byte for byte (:meth:`Detections.to_record`)::
 
     {"frame_id": 7, "detections": [{"class": "student", "confidence": 0.91234, "bbox": [x1, y1, x2, y2],
-     "class_id": 0, "track_id": 3}], "time_s": 0.7, "source": "clip.mp4", "width": 320, "height": 240}
+     "class_id": 0, "track_id": 3, "track_class": "sitae"}], "time_s": 0.7, "source": "clip.mp4", "width": 320,
+     "height": 240}
+
+``class`` is what the detector said of the box in this frame; ``track_class`` (with a tracker, once the video
+has ended) is the class of its track, one per track (:mod:`yolo_workbook.prediction.track`), ``null`` for a box
+without a track id.
 
 Examples:
     >>> frame = Detections.from_record({"frame_id": 2, "detections": [
@@ -22,11 +28,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from yolo_workbook.core.files import atomic_output
 
 NO_TRACK = -1  # tracker_id of a box that is not (yet) a confirmed track: ``"track_id": null`` on disk
 
@@ -47,6 +55,9 @@ class Detections:
         class_name (tuple[str, ...]): ``n`` class names.
         tracker_id (np.ndarray | None): ``(n,)`` track ids (:data:`NO_TRACK` for a box that is not a confirmed
             track); None without a tracker.
+        track_class (tuple[str | None, ...] | None): ``n`` class names of the boxes' tracks (None for a box
+            without a track id); None without a tracker, or before the video ended (the class is a vote over the
+            track's frames).
         time_s (float | None): The frame's time in the video (None for images or an unknown frame rate).
         source (str): The file the frame came from (its name).
         width (int): The frame's width in pixels.
@@ -63,6 +74,7 @@ class Detections:
     source: str = ""
     width: int = 0
     height: int = 0
+    track_class: tuple[str | None, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.class_name)
@@ -81,6 +93,7 @@ class Detections:
             self.source,
             self.width,
             self.height,
+            None if self.track_class is None else tuple(self.track_class[i] for i in picked),
         )
 
     def counts(self) -> Counter[str]:
@@ -119,6 +132,7 @@ class Detections:
         """A frame as ``detections.json(l)`` holds it."""
         found = record.get("detections") or []
         tracked = any("track_id" in d for d in found)
+        classed = any("track_class" in d for d in found)
         return cls(
             int(record["frame_id"]),
             np.asarray([d["bbox"] for d in found], dtype=np.float64).reshape(-1, 4),
@@ -132,11 +146,13 @@ class Detections:
             str(record.get("source", "")),
             int(record.get("width", 0)),
             int(record.get("height", 0)),
+            tuple(d.get("track_class") for d in found) if classed else None,
         )
 
     def to_record(self) -> dict[str, Any]:
         """The frame in the diary's shape (``frame_id``, ``detections``: ``class``, ``confidence``, ``bbox``), with the
-        added fields ``class_id``, ``track_id`` (with a tracker), ``time_s``, ``source``, ``width`` and ``height``."""
+        added fields ``class_id``, ``track_id`` (with a tracker), ``track_class`` (with a track class), ``time_s``,
+        ``source``, ``width`` and ``height``."""
         detections = []
         for index, track_id in enumerate(self.track_ids()):
             detection = {
@@ -147,6 +163,8 @@ class Detections:
             }
             if self.tracker_id is not None:
                 detection["track_id"] = track_id
+            if self.track_class is not None:
+                detection["track_class"] = self.track_class[index]
             detections.append(detection)
         return {
             "frame_id": self.frame_id,
@@ -168,3 +186,26 @@ def read_detections(path: Path) -> Iterator[Detections]:
         return
     for record in json.loads(path.read_text(encoding="utf-8")):
         yield Detections.from_record(record)
+
+
+def add_track_classes(jsonl_path: Path, track_classes: dict[int, str]) -> Path:
+    """Give each detection of a tracked ``detections.jsonl`` its track's class name (``track_class``), streaming
+    (constant memory), complete or not at all.
+
+    ``track_classes`` maps each track id to its class name; a detection without a track id gets ``null``. A frame
+    without a tracker is written back unchanged.
+    """
+    with (
+        atomic_output(jsonl_path) as partial,
+        partial.open("w", encoding="utf-8") as out,
+        jsonl_path.open(encoding="utf-8") as lines,
+    ):
+        for line in lines:
+            if not line.strip():
+                continue
+            frame = Detections.from_record(json.loads(line))
+            if frame.tracker_id is not None:
+                named = tuple(None if t is None else track_classes.get(t) for t in frame.track_ids())
+                frame = replace(frame, track_class=named)
+            out.write(json.dumps(frame.to_record(), ensure_ascii=False) + "\n")
+    return jsonl_path

@@ -10,12 +10,21 @@ Each frame is a :class:`~yolo_workbook.prediction.detections.Detections`. Output
   "bbox"}]}]``, written atomically once all frames are done (fields are only ever added);
 - ``summary.json``: model, source, fps, frames, the size the weights were trained at (``train_imgsz``: a
   ``predict.imgsz`` other than it is logged as a warning), per-class counts, throughput; with a tracker also
-  ``tracker_input_conf`` (the confidence the trackers saw), ``trackers``, ``track_buffer`` and ``tracks``.
+  ``tracker_input_conf`` (the confidence the trackers saw), ``trackers``, ``track_class``, ``track_buffer`` and
+  ``tracks``.
+
+``predict.conf`` is one number or a per-class operating point (class name -> confidence; a class it does not name:
+0.25, ultralytics' default). ultralytics gets one number, the lowest (with a tracker: lower still,
+:func:`~yolo_workbook.prediction.track.input_conf`), and the detections written are those above their own class's
+value.
 
 With ``predict.tracker`` (see :mod:`yolo_workbook.prediction.track`) each detection also gets a
 ``track_id``, and the confirmed tracks are written as MOTChallenge rows: ``tracks.mot.txt`` (the first
-tracker) and ``tracks.<name>.mot.txt`` (the others, compared by the attendance score). ``classes.txt``
-holds the model's class names, one per line (line k is class k in the MOT rows).
+tracker) and ``tracks.<name>.mot.txt`` (the others, compared by the attendance score). Once the video ends, each
+track has one class (``attendance.track_class``: the vote over its frames, or its tracker's class): the MOT rows
+carry it, and each detection of ``detections.jsonl`` with a track id gains ``track_class``, its track's class name
+(``class`` stays what the detector said; ``null`` for a detection without a track id). ``classes.txt`` holds the
+model's class names, one per line (line k is class k in the MOT rows).
 """
 
 from __future__ import annotations
@@ -30,14 +39,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS
+import numpy as np
+
+from yolo_workbook.config.argrules import RESERVED_PREDICT_KEYS, per_class_conf_problem
+from yolo_workbook.config.classnames import conf_class_problems
 from yolo_workbook.config.params import Round, save_resolved
 from yolo_workbook.config.trackers import tracker_names
 from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import PredictError
 from yolo_workbook.core.files import atomic_output, write_atomic, write_json
-from yolo_workbook.prediction.detections import Detections
-from yolo_workbook.prediction.track import ClassTrackers, input_conf, mot_name, open_trackers
+from yolo_workbook.prediction.detections import Detections, add_track_classes
+from yolo_workbook.prediction.track import TRACK_CLASS_MODES, input_conf, mot_name, open_trackers, rewrite_mot_classes
 from yolo_workbook.training import rerun
 from yolo_workbook.training.weights import load_model, resolve_start_weights
 
@@ -119,11 +131,18 @@ def video_frames(rnd: Round) -> int | None:
 def check_predict_args(rnd: Round) -> dict[str, Any]:
     """The predict section minus ``source``, checked for the mistakes that waste a run."""
     args = {k: v for k, v in rnd.predict.items() if k not in ("source", "tracker")}
+    if isinstance(args.get("conf"), dict):  # a per-class operating point: the workbook applies it
+        problem = per_class_conf_problem(args["conf"])
+        if problem:
+            raise PredictError(f"{rnd.where('predict', 'conf')}: predict.conf {problem[0]}", fix=problem[1])
     for key in ("conf", "iou"):
         value = args.get(key)
+        if key == "conf" and isinstance(value, dict):
+            continue
         if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 1):
             raise PredictError(
-                f"{rnd.where('predict', key)}: predict.{key} is {value!r}; it must be a number in [0, 1]",
+                f"{rnd.where('predict', key)}: predict.{key} is {value!r}; it must be a number in [0, 1]"
+                + (" or a mapping class name -> number in [0, 1]" if key == "conf" else ""),
                 fix=f"e.g. 'predict: {{{key}: 0.5}}'",
             )
     stride = args.get("vid_stride", 1)
@@ -135,21 +154,38 @@ def check_predict_args(rnd: Round) -> dict[str, Any]:
     return args
 
 
+def class_thresholds(conf: float | dict[str, float] | None, names: dict[int, str]) -> np.ndarray:
+    """Each class index's output threshold: ``conf`` itself, or its class's value in a per-class ``conf``
+    (:data:`DEFAULT_CONF` for a class it does not name, and for no ``conf`` at all).
+
+    Examples:
+        >>> class_thresholds({"desk": 0.6, "sitae": 0.1}, {0: "student", 1: "desk", 2: "sitae"}).tolist()
+        [0.25, 0.6, 0.1]
+    """
+    if isinstance(conf, dict):
+        return np.asarray([float(conf.get(name, DEFAULT_CONF)) for _, name in sorted(names.items())], dtype=np.float64)
+    value = float(conf if conf is not None else DEFAULT_CONF)
+    return np.full(len(names), value, dtype=np.float64)
+
+
 def frame_detections(
     result: Any,
     frame_id: int,
     time_s: float | None,
     *,
     track_ids: list[int | None] | None = None,
-    min_conf: float = 0.0,
+    min_conf: float | np.ndarray = 0.0,
 ) -> Detections:
     """One frame's detections; :meth:`~yolo_workbook.prediction.detections.Detections.to_record` writes it in the
     diary's shape.
 
-    With ``track_ids`` (one per box, from :class:`~yolo_workbook.prediction.track.ClassTrackers`) each
-    detection has its track id, and only boxes above ``min_conf`` are kept (the tracker saw all).
+    With ``track_ids`` (one per box, from :mod:`yolo_workbook.prediction.track`) each detection has its track
+    id. Only boxes above ``min_conf`` are kept (the tracker saw all): one number, or one per class index
+    (:func:`class_thresholds`), compared with each box's own (detector) class.
     """
     frame = Detections.from_ultralytics(result, frame_id, time_s, track_ids=track_ids)
+    if isinstance(min_conf, np.ndarray):
+        return frame[frame.confidence > min_conf[frame.class_id]] if len(frame) else frame
     # ultralytics keeps conf > threshold: the same boxes as without tracking
     return frame[frame.confidence > min_conf] if min_conf else frame
 
@@ -200,6 +236,8 @@ def _predict_locked(
     out_dir = job.folder
     stride = int(args.get("vid_stride", 1)) if is_video else 1
     model = load_model(weights, where=rnd.where("model", "from"))  # a bad file stops here, before anything moves
+    for _, message, fix in conf_class_problems(rnd, [str(name) for name in model.names.values()])[:1]:
+        raise PredictError(f"{rnd.where('predict', 'conf')}: predict.conf {message} (weights: {weights})", fix=fix)
     train_imgsz = trained_imgsz(model)
     warn_other_size(rnd, args.get("imgsz"), train_imgsz, weights, level=size_level)
     trackers = open_trackers(
@@ -214,11 +252,19 @@ def _predict_locked(
     save_resolved(rnd, out_dir / "params.resolved.yaml")
     if args.get("save"):
         args.update(project=str(out_dir), name="annotated", exist_ok=False)
-    output_conf = float(args.get("conf") if args.get("conf") is not None else DEFAULT_CONF)
+    per_class = isinstance(args.get("conf"), dict)
+    thresholds = class_thresholds(args.get("conf"), model.names)  # per class index: what is written passes it
+    output_conf = float(thresholds.min()) if len(thresholds) else DEFAULT_CONF
     parameters = {k: v for k, v in args.items() if k not in ("project", "name", "exist_ok")}
     write_atomic(out_dir / "classes.txt", "".join(f"{name}\n" for name in model.names.values()))
     if trackers:
         args["conf"] = input_conf(trackers, output_conf)  # the trackers see low boxes; the JSON keeps conf
+    elif per_class:
+        args["conf"] = output_conf  # ultralytics takes one number: the lowest; each class's own is applied here
+    # Without a tracker and with one number, ultralytics' own threshold is the output's (nothing filtered here).
+    min_conf = thresholds if trackers or per_class else 0.0
+    track_class = str(rnd.attendance_setting("track_class"))
+    tracker_type = TRACK_CLASS_MODES[track_class]
 
     from tqdm import tqdm
 
@@ -233,7 +279,7 @@ def _predict_locked(
         tqdm(total=expected, unit="frame", desc="track" if trackers else "predict") as bar,
         _mot_files(out_dir, trackers) as mot_files,
     ):
-        tracking = [ClassTrackers(config, mot) for config, mot in zip(trackers, mot_files, strict=True)]
+        tracking = [tracker_type(config, mot) for config, (_, mot) in zip(trackers, mot_files, strict=True)]
         for index, result in enumerate(model.predict(source=source, stream=True, verbose=False, **args)):
             frame_id = source_frame(index, stride) if is_video else index
             ids = [t.update(result.boxes, result.orig_img, frame_id) for t in tracking]
@@ -242,7 +288,7 @@ def _predict_locked(
                 frame_id,
                 frame_id / fps if fps else None,
                 track_ids=ids[0] if ids else None,
-                min_conf=output_conf if trackers else 0.0,
+                min_conf=min_conf,
             )
             stream.write(json.dumps(frame.to_record(), ensure_ascii=False) + "\n")
             stream.flush()  # a crash keeps every finished frame
@@ -253,9 +299,16 @@ def _predict_locked(
                 per_frame[counts.get(name, 0)] += 1
             frames += 1
             bar.update(1)
+        for (partial, mot), tracker in zip(mot_files, tracking, strict=True):
+            mot.close()
+            if tracker.relabels:  # each row gets its track's class before the file takes its name
+                rewrite_mot_classes(partial, tracker.track_classes())
     seconds = time.time() - started
     if frames == 0:
         raise PredictError(f"no frame could be read from {source}", fix="check the source; nothing was written")
+    if tracking:
+        names = {track_id: str(model.names[cls]) for track_id, cls in tracking[0].track_classes().items()}
+        add_track_classes(jsonl_path, names)
     write_json_array_from_lines(jsonl_path, json_path)
     summary = {
         "round_id": rnd.round_id,
@@ -271,8 +324,9 @@ def _predict_locked(
             {
                 "tracker_input_conf": args["conf"],
                 "trackers": [t.name for t in trackers],
+                "track_class": track_class,
                 "track_buffer": trackers[0].args["track_buffer"],
-                "tracks": len(tracking[0]._ids),
+                "tracks": tracking[0].tracks,
             }
             if trackers
             else {}
@@ -333,14 +387,15 @@ def warn_other_size(
 
 
 @contextlib.contextmanager
-def _mot_files(out_dir: Path, trackers: list[Any]) -> Iterator[list[IO[str]]]:
-    """The MOT files of the trackers (first: ``tracks.mot.txt``), each complete or not at all."""
+def _mot_files(out_dir: Path, trackers: list[Any]) -> Iterator[list[tuple[Path, IO[str]]]]:
+    """The MOT files of the trackers (first: ``tracks.mot.txt``), each complete or not at all: the partial file
+    each is written to (renamed into place when the block ends without an error) and its open handle."""
     with contextlib.ExitStack() as stack:
         handles = []
         for number, config in enumerate(trackers):
             path = out_dir / ("tracks.mot.txt" if number == 0 else mot_name(config))
             partial = stack.enter_context(atomic_output(path))
-            handles.append(stack.enter_context(partial.open("w", encoding="utf-8")))
+            handles.append((partial, stack.enter_context(partial.open("w", encoding="utf-8"))))
         yield handles
 
 

@@ -25,6 +25,7 @@ from yolo_workbook.data.merge import mapping_lines
 from yolo_workbook.reporting import compare, gallery, noise, plots, sweepplots, sweeptext, videoplots
 from yolo_workbook.reporting.exporttext import export_html, export_markdown, read_export
 from yolo_workbook.reporting.leaderboard import Leaderboard, leaderboard
+from yolo_workbook.reporting.readiness import answer
 from yolo_workbook.reporting.videotext import attendance_lines, video_line
 from yolo_workbook.training import metrics
 from yolo_workbook.training.labelcache import dropped_lines
@@ -318,10 +319,16 @@ def build(profile: str) -> dict[str, Any]:
                 figures[name] = _figure(
                     name, sources, profile, functools.partial(videoplots.attendance_counts, attendance)
                 )
+                if attendance.summary.get("operating_point"):
+                    name = f"{summary['round_id']}_operating_point.png"
+                    figures[name] = _figure(
+                        name, sources, profile, functools.partial(videoplots.threshold_curves, attendance)
+                    )
             predictions.append({**summary, "attendance": attendance.summary if attendance else None})
     return {
         "profile": profile or "default",
         "written": time.strftime("%Y-%m-%d %H:%M"),
+        "answer": answer(records),
         "lineage": lineage(records),
         "leaderboard": leaderboard(records),
         "entries": entries,
@@ -337,6 +344,7 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
         "",
         f"Written by yolo-workbook on {journal['written']} from {len(journal['entries'])} round(s).",
         "",
+        *([f"**{journal['answer']}**", ""] if journal.get("answer") else []),
         "## Lineage",
         "",
         *[f"{'  ' * depth}- {text}" for depth, text in journal["lineage"]],
@@ -404,6 +412,9 @@ def to_markdown(journal: dict[str, Any], *, figure_dir: str = "journal_files") -
             )
             if f"{summary['round_id']}_counts.png" in journal["figures"]:
                 out += ["", f"  ![counts over time]({figure_dir}/{summary['round_id']}_counts.png)"]
+            if f"{summary['round_id']}_operating_point.png" in journal["figures"]:
+                name = f"{summary['round_id']}_operating_point.png"
+                out += ["", f"  ![count error against the operating point per class]({figure_dir}/{name})"]
     return "\n".join(out) + "\n"
 
 
@@ -435,6 +446,7 @@ def to_html(journal: dict[str, Any]) -> str:
         f"<h1>Lab journal · profile {esc(journal['profile'])}</h1>",
         f"<p class=meta>Written by yolo-workbook on {esc(journal['written'])}"
         f" from {len(journal['entries'])} round(s).</p>",
+        *([f"<p class=verdict>{esc(journal['answer'])}</p>"] if journal.get("answer") else []),
         "<h2>Lineage</h2><ul class=lineage>",
     ]
     for depth, text in journal["lineage"]:
@@ -499,6 +511,10 @@ def to_html(journal: dict[str, Any]) -> str:
                 )
             if f"{summary['round_id']}_counts.png" in journal["figures"]:
                 body.append(img(f"{summary['round_id']}_counts.png", "counts over time"))
+            if f"{summary['round_id']}_operating_point.png" in journal["figures"]:
+                body.append(
+                    img(f"{summary['round_id']}_operating_point.png", "count error against the operating point")
+                )
             body.append("</li>")
         body.append("</ul>")
     text = "\n".join(body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yolo_workbook.attendance.counts import seconds_seen
+from yolo_workbook.attendance.counts import conf_of, seconds_seen
 from yolo_workbook.attendance.job import AttendanceResult
 from yolo_workbook.reporting.plots import _pyplot
 
@@ -52,8 +52,8 @@ def attendance_counts(result: AttendanceResult) -> Any:
 def track_bars(result: AttendanceResult) -> Any:
     """Each track as a bar from its first to its last frame, one row per track, coloured by class.
 
-    Tracks seen shorter than ``attendance.min_seen_s`` (not counted as present) are drawn pale. None
-    without a tracker.
+    Tracks seen shorter than ``attendance.min_seen_s``, or below their class's operating point (``predict.conf``
+    on their mean confidence), are not counted and are drawn pale. None without a tracker.
     """
     if not result.tracks:
         return None
@@ -66,7 +66,9 @@ def track_bars(result: AttendanceResult) -> Any:
     fig, ax = plt.subplots(figsize=(9, max(2.0, 0.16 * len(ordered) + 1)))
     scale = 1 / fps if fps else 1.0
     for row, track in enumerate(ordered):
-        counted = seconds_seen(track, fps=fps, vid_stride=vid_stride) >= min_seen_s
+        counted = seconds_seen(track, fps=fps, vid_stride=vid_stride) >= min_seen_s and (
+            track.confidence >= conf_of(doc.get("conf"), track.class_name) - 1e-9
+        )
         ax.barh(
             row,
             (track.last_frame - track.first_frame + 1) * scale,
@@ -80,6 +82,34 @@ def track_bars(result: AttendanceResult) -> Any:
     ax.set_xlabel("time (s)" if fps else "frame")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[name]) for name in classes]
     ax.legend(handles, classes, loc="lower right", fontsize="small")
-    ax.set_title(f"tracks over time (pale: seen under {min_seen_s:g} s, not counted)")
+    ax.set_title(f"tracks over time (pale, not counted: seen under {min_seen_s:g} s or below the operating point)")
     fig.tight_layout()
+    return fig
+
+
+def threshold_curves(result: AttendanceResult) -> Any:
+    """One panel per class: the stable count's error against the operating point, on the tuning clip (where it is
+    chosen, marked) and on the scored video (reported, never chosen on). None without ``operating_point``."""
+    point = result.summary.get("operating_point")
+    if not point:
+        return None
+    plt = _pyplot()
+    classes = list(point["conf"])
+    fig, axes = plt.subplots(1, len(classes), figsize=(3.2 * len(classes), 2.8), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], classes, strict=True):
+        for side, style, label in (
+            ("tuning", {"color": "tab:blue", "linewidth": 2}, f"tuning clip ({point['chosen_on']}): chosen here"),
+            ("scoring", {"color": "tab:orange", "linestyle": "--"}, f"scored video ({point['scored_on']})"),
+        ):
+            curve = point[side][name]["curve"]
+            ax.plot(curve["thresholds"], curve["count_mae"], label=label, **style)
+        chosen = point["conf"][name]
+        ax.axvline(chosen, color="black", linewidth=0.8)
+        ax.plot([chosen], [point["tuning"][name]["count_mae"]], "o", color="tab:blue")
+        ax.set_title(f"{name}: conf {chosen:g}")
+        ax.set_xlabel("track mean confidence needed")
+    axes[0, 0].set_ylabel("stable count error")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncols=2, fontsize="small")
+    fig.suptitle("operating point per class: chosen on the tuning clip, reported on the scored video")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig

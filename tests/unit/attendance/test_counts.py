@@ -14,6 +14,7 @@ from yolo_workbook.attendance.counts import (
     class_summary,
     counted_tracks,
     frame_counts,
+    passing,
     per_minute,
     stable_counts,
     track_table,
@@ -132,9 +133,9 @@ def test_with_window_keeps_the_raw_counts(tmp_path):
 
 
 MOT = (
-    "1,1,0,0,10,10,0.9,1,-1\n"  # student 1: frames 1, 2 and 4 (frame_id 0, 1, 3)
-    "2,1,0,0,10,10,0.9,1,-1\n"
-    "4,1,0,0,10,10,0.9,1,-1\n"
+    "1,1,0,0,10,10,0.9,1,-1\n"  # student 1: frames 1, 2 and 4 (frame_id 0, 1, 3), mean confidence 0.6
+    "2,1,0,0,10,10,0.3,1,-1\n"
+    "4,1,2,0,10,10,0.6,1,-1\n"  # moved 2 px: its last box
     "1,2,20,0,10,10,0.8,2,-1\n"  # desk 2: frame 1 only
     "5,3,40,0,10,10,0.7,1,-1\n"  # student 3: frame 5 only
 )
@@ -148,14 +149,36 @@ def _tracks(tmp_path: Path) -> list[Track]:
 
 def test_track_table_and_tracks_csv_from_a_mot_file(tmp_path):
     tracks = _tracks(tmp_path)
-    assert tracks == [Track(1, "student", 0, 3, 3), Track(2, "desk", 0, 0, 1), Track(3, "student", 4, 4, 1)]
+    box = (0.0, 0.0, 10.0, 10.0)
+    assert tracks == [
+        Track(1, "student", 0, 3, 3, 0.6, box, (2.0, 0.0, 12.0, 10.0)),  # (0.9 + 0.3 + 0.6) / 3
+        Track(2, "desk", 0, 0, 1, 0.8, (20.0, 0.0, 30.0, 10.0), (20.0, 0.0, 30.0, 10.0)),
+        Track(3, "student", 4, 4, 1, 0.7, (40.0, 0.0, 50.0, 10.0), (40.0, 0.0, 50.0, 10.0)),
+    ]
     write_tracks_csv(tracks, tmp_path / "tracks.csv", fps=2.0, vid_stride=1, min_seen_s=1.0)
     assert (tmp_path / "tracks.csv").read_text(encoding="utf-8") == (
-        "track_id,class,first_frame_id,last_frame_id,first_s,last_s,seen_s,frames_seen,counted\n"
-        "1,student,0,3,0.0,1.5,1.5,3,True\n"  # seen 3 frames of 0.5 s (the gap does not count)
-        "2,desk,0,0,0.0,0.0,0.5,1,False\n"
-        "3,student,4,4,2.0,2.0,0.5,1,False\n"
+        "track_id,class,first_frame_id,last_frame_id,first_s,last_s,seen_s,frames_seen,confidence,counted\n"
+        "1,student,0,3,0.0,1.5,1.5,3,0.6,True\n"  # seen 3 frames of 0.5 s (the gap does not count)
+        "2,desk,0,0,0.0,0.0,0.5,1,0.8,False\n"
+        "3,student,4,4,2.0,2.0,0.5,1,0.7,False\n"
     )
+    # A student operating point of 0.65: track 1 (mean 0.6) is seen long enough but not counted.
+    write_tracks_csv(tracks, tmp_path / "tracks.csv", fps=2.0, vid_stride=1, min_seen_s=1.0, conf={"student": 0.65})
+    assert (tmp_path / "tracks.csv").read_text(encoding="utf-8").splitlines()[
+        1
+    ] == "1,student,0,3,0.0,1.5,1.5,3,0.6,False"
+
+
+def test_the_operating_point_counts_tracks_by_their_mean_confidence_per_class():
+    tracks = [
+        Track(1, "student", 0, 9, 10, confidence=0.40),
+        Track(2, "student", 0, 9, 10, confidence=0.20),
+        Track(3, "desk", 0, 9, 10, confidence=0.30),
+    ]
+    assert [t.track_id for t in passing(tracks, 0.3)] == [1, 3]  # one number for every class
+    assert [t.track_id for t in passing(tracks, {"student": 0.2})] == [1, 2, 3]  # desk: 0.25, the default
+    assert [t.track_id for t in passing(tracks, {"student": 0.5, "desk": 0.35})] == []
+    assert [t.track_id for t in passing(tracks, None)] == [1, 3]  # unset: ultralytics' 0.25
 
 
 @pytest.mark.parametrize(

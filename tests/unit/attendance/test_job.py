@@ -96,6 +96,10 @@ def test_scored_job_writes_three_files_with_hand_computed_scores(tmp_path):
     assert (student["true_present"], desk["true_present"]) == (2, 1)
     # botsort's tracks seen >= 1 s (2 frames at 2 fps): students 1 (6 frames), 2 and 4 (3 each); the desk
     assert (student["counted_tracks"], desk["counted_tracks"]) == (3, 1)
+    # the headcount re-links track 4 to track 2: it starts one frame (0.5 s <= lost_s 2) after 2 ends, at its seat
+    assert (doc["classes"]["student"]["headcount"], doc["classes"]["student"]["relinked"]) == (2, 1)
+    assert doc["classes"]["student"]["headcount_per_minute"] == [2]
+    assert (student["headcount"], student["headcount_err"], desk["headcount_err"]) == (2, 0, 0)  # 2 - 2, 1 - 1
     # student 2 is tracked as 2 then 4: IDTP 6 + 3, IDFP = IDFN = 3 -> 9 / (9 + 1.5 + 1.5); one switch
     assert (student["idf1"], student["id_switches"], student["mota"]) == (0.75, 1, round(11 / 12, 4))
     assert (desk["idf1"], desk["hota"], desk["mota"], desk["id_switches"]) == (1.0, 1.0, 1.0, 0)
@@ -142,7 +146,15 @@ def test_without_truth_there_is_no_score(tmp_path):
     doc = json.loads((job / "attendance.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, SCHEMA)
     assert (doc["score"], doc["choices"], doc["truth"], doc["tracker"]) == (None, None, None, None)
-    assert doc["classes"]["student"] == {"stable_count": 2, "per_minute": [2], "peak_stable": 2, "counted_tracks": None}
+    assert doc["classes"]["student"] == {
+        "stable_count": 2,
+        "per_minute": [2],
+        "peak_stable": 2,
+        "counted_tracks": None,
+        "headcount": None,  # no tracker: no headcount
+        "headcount_per_minute": None,
+        "relinked": None,
+    }
     assert (job / "counts.csv").is_file() and not (job / "tracks.csv").exists()
     text = format_attendance(result)
     assert "student" in text and "desk" in text and "no ground truth" in text

@@ -63,6 +63,7 @@ def test_count_errors_by_hand(tmp_path):
         "count_mae_raw": 0.125,
         "count_mae_stable": 0.375,
         "exact_stable": 0.5,
+        "headcount_abs_err": None,
         "idf1": None,
         "mota": None,
         "hota": None,
@@ -106,6 +107,7 @@ def test_a_perfect_tracker(tmp_path):
     student = score["classes"]["student"]
     assert (student["idf1"], student["mota"], student["hota"], student["id_switches"]) == (1.0, 1.0, 1.0, 0)
     assert student["true_present"] == 2
+    assert (student["headcount"], student["headcount_err"]) == (None, None)  # no headcount given
     assert score["classes"]["teacher"]["idf1"] is None  # no box on either side: not scored (TrackEval)
     assert (score["overall"]["idf1"], score["overall"]["hota"], score["overall"]["id_switches"]) == (1.0, 1.0, 0)
 
@@ -168,6 +170,19 @@ def test_predicted_class_absent_from_truth_is_listed_not_scored(tmp_path):
     score = score_video(truth, frame_ids=range(10), counts_raw={}, counts_stable={}, tracks=tracks)
     assert score["unscored_classes"] == ["desk"]
     assert score["classes"]["student"]["mota"] == 1.0  # the desk's boxes are no false positives
+
+
+def test_the_headcount_error_is_against_the_distinct_objects_of_the_truth(tmp_path):
+    truth = _truth(tmp_path, gt=_two_students())  # two students (ids 1, 2), no teacher
+    heads = {"student": 3, "teacher": 1}
+    score = score_video(truth, frame_ids=range(10), counts_raw={}, counts_stable={}, tracks=None, headcounts=heads)
+    student, teacher = score["classes"]["student"], score["classes"]["teacher"]
+    assert (student["headcount"], student["true_present"], student["headcount_err"]) == (3, 2, 1)  # 3 - 2
+    assert (teacher["headcount"], teacher["true_present"], teacher["headcount_err"]) == (1, 0, 1)  # 1 - 0
+    assert score["overall"]["headcount_abs_err"] == 2  # |+1| + |+1|
+    score = score_video(truth, frame_ids=range(10), counts_raw={}, counts_stable={}, tracks=None, headcounts={})
+    assert score["classes"]["student"]["headcount_err"] == -2  # a class without a headcount has 0 present
+    assert score["overall"]["headcount_abs_err"] == 2
 
 
 def test_gt_without_tracks_gives_null_tracking(tmp_path):

@@ -1,4 +1,5 @@
-"""track: one ultralytics tracker per class, ids unique across classes, the MOT rows, and the frame record.
+"""track: one ultralytics tracker per class or one for all with a class vote, ids unique across classes, the MOT
+rows (and their rewrite with the voted class), and the frame record.
 
 Expected ids follow ultralytics' BYTETracker rules, read from its source (``trackers/byte_tracker.py``):
 on a tracker's frame 1 every detection of at least ``new_track_thresh`` is confirmed at once; later a new
@@ -20,7 +21,16 @@ from ultralytics.engine.results import Boxes, Results
 
 from yolo_workbook.config.trackers import resolve_tracker
 from yolo_workbook.prediction.predict import frame_detections
-from yolo_workbook.prediction.track import ClassTrackers, buffer_frames, input_conf, mot_name, open_trackers
+from yolo_workbook.prediction.track import (
+    ClassTrackers,
+    VoteTracker,
+    buffer_frames,
+    input_conf,
+    mot_name,
+    open_trackers,
+    rewrite_mot_classes,
+    voted_class,
+)
 
 HEIGHT, WIDTH = 120, 320
 IMAGE = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
@@ -36,21 +46,29 @@ def _boxes(*rows: tuple[list[float], int]) -> Boxes:
     return Boxes(torch.tensor(data, dtype=torch.float32).reshape(-1, 6), orig_shape=(HEIGHT, WIDTH))
 
 
-def _tracking(name: str = "bytetrack", *, buffer: int = 30, mot: io.StringIO | None = None) -> ClassTrackers:
+def _tracking(
+    name: str = "bytetrack", *, buffer: int = 30, mot: io.StringIO | None = None, kind: type = ClassTrackers
+) -> ClassTrackers | VoteTracker:
     # lost_s * fps / stride = buffer frames
     (config,) = open_trackers([name], lost_s=float(buffer), fps=1.0, vid_stride=1)
     assert config.args["track_buffer"] == buffer
-    return ClassTrackers(config, mot)
+    return kind(config, mot)
 
 
-def _run(tracking: ClassTrackers, frames: list[list[tuple[list[float], int]]]) -> list[list[int | None]]:
+def _run(tracking: ClassTrackers | VoteTracker, frames: list[list[tuple[list[float], int]]]) -> list[list[int | None]]:
     return [tracking.update(_boxes(*rows), IMAGE, frame_id) for frame_id, rows in enumerate(frames)]
 
 
+@pytest.mark.parametrize("kind", [ClassTrackers, VoteTracker])
 @pytest.mark.parametrize("name", ["bytetrack", "botsort", "ocsort", "fasttrack", "deepocsort"])
-def test_overlapping_objects_of_two_classes_keep_their_own_ids(name):
-    ids = _run(_tracking(name), [[(A, 0), (B, 1)]] * 5)
-    assert ids == [[1, 2]] * 5
+def test_overlapping_objects_of_two_classes_keep_their_own_ids(name, kind):
+    ids = _run(_tracking(name, kind=kind), [[(A, 0), (B, 1)]] * 5)
+    if name == "fasttrack" and kind is VoteTracker:
+        # FastTrack starts no track for a box of IoU >= init_iou_suppress (0.7) with another one, whatever its
+        # class: over every class at once, a desk under a student (IoU 0.9) is never tracked
+        assert ids == [[1, None]] * 5
+    else:
+        assert ids == [[1, 2]] * 5
 
 
 def test_a_track_never_changes_class():
@@ -239,3 +257,72 @@ def test_predict_to_json_tracks_and_writes_mot_files(outputs, monkeypatch, tmp_p
             assert rows[(frame_id + 1, d["track_id"])] == d["class_id"] + 1
     assert summary["tracks"] == len({track_id for _, track_id in rows})
     assert (folder / "tracks.ocsort.mot.txt").read_text(encoding="utf-8")
+
+
+def _flip(student_conf: float, sitae_conf: float) -> list[Boxes]:
+    """One object at A: a student (class 0) for 12 frames, then a sitae (class 2) for 8, and a desk at FAR."""
+    frames = [[[*A, student_conf, 0], [*FAR, 0.9, 1]]] * 12 + [[[*A, sitae_conf, 2], [*FAR, 0.9, 1]]] * 8
+    return [Boxes(torch.tensor(rows, dtype=torch.float32), orig_shape=(HEIGHT, WIDTH)) for rows in frames]
+
+
+def _mot_classes(text: str) -> dict[int, list[int]]:
+    """Track id -> the class column of its rows, in row order."""
+    found: dict[int, list[int]] = {}
+    for line in text.splitlines():
+        fields = line.split(",")
+        found.setdefault(int(fields[1]), []).append(int(fields[7]))
+    return found
+
+
+def test_per_class_trackers_turn_a_class_flip_into_a_second_track():
+    tracking = _tracking()
+    ids = [tracking.update(boxes, IMAGE, frame_id) for frame_id, boxes in enumerate(_flip(0.6, 0.95))]
+    # the sitae is new to the sitae tracker: unconfirmed on its first frame, id 3 from its second
+    assert ids == [[1, 2]] * 12 + [[None, 2]] + [[3, 2]] * 7
+    assert tracking.track_classes() == {1: 0, 2: 1, 3: 2}
+
+
+# Summed confidences, by hand: student 12 x conf, sitae 8 x conf (every frame is matched, frame 1 confirms at once).
+@pytest.mark.parametrize(
+    ("student_conf", "sitae_conf", "voted"),
+    [
+        (0.6, 0.95, 2),  # 7.2 < 7.6: the sitae, though the student has more frames
+        (0.6, 0.85, 0),  # 7.2 > 6.8: the student, though the sitae is the latest class
+        (0.5, 0.75, 0),  # 6.0 = 6.0 (exact in binary): the tie goes to the lower class index
+    ],
+)
+def test_one_tracker_keeps_a_class_flip_one_track_of_the_voted_class(student_conf, sitae_conf, voted):
+    mot = io.StringIO()
+    tracking = _tracking(mot=mot, kind=VoteTracker)
+    ids = [tracking.update(boxes, IMAGE, frame_id) for frame_id, boxes in enumerate(_flip(student_conf, sitae_conf))]
+    assert ids == [[1, 2]] * 20
+    assert tracking.track_classes() == {1: voted, 2: 1}
+    assert tracking.tracks == 2
+    # while streaming, each row has the class the detector gave its box in that frame (1-based)
+    assert _mot_classes(mot.getvalue()) == {1: [1] * 12 + [3] * 8, 2: [2] * 20}
+
+
+def test_voted_class_is_the_most_summed_confidence_ties_to_the_lower_index():
+    assert voted_class({0: 1.0, 2: 1.5}) == 2
+    assert voted_class({2: 1.0, 0: 1.0, 1: 0.5}) == 0
+    assert voted_class({3: 0.2}) == 3
+
+
+def test_rewrite_mot_classes_sets_each_row_to_its_tracks_class(tmp_path):
+    path = tmp_path / "tracks.mot.txt"
+    path.write_text(
+        "1,1,10.00,10.00,40.00,80.00,0.6000,1,-1\n"
+        "1,2,200.00,10.00,40.00,80.00,0.9000,2,-1\n"
+        "13,1,10.00,10.00,40.00,80.00,0.9500,3,-1\n"
+        "14,4,1.00,2.00,3.00,4.00,0.5000,1,-1\n",
+        encoding="utf-8",
+    )
+    assert rewrite_mot_classes(path, {1: 2, 2: 1}) == path
+    # track 1 voted class 2 (1-based 3), track 2 class 1 (2); track 4 has no class given: its rows stay
+    assert path.read_text(encoding="utf-8") == (
+        "1,1,10.00,10.00,40.00,80.00,0.6000,3,-1\n"
+        "1,2,200.00,10.00,40.00,80.00,0.9000,2,-1\n"
+        "13,1,10.00,10.00,40.00,80.00,0.9500,3,-1\n"
+        "14,4,1.00,2.00,3.00,4.00,0.5000,1,-1\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["tracks.mot.txt"]  # no temporary file left
