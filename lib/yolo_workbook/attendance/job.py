@@ -49,7 +49,7 @@ from yolo_workbook.attendance.operating import (
 from yolo_workbook.attendance.score import score_video
 from yolo_workbook.attendance.truth import MotRows, Truth, read_classes, read_mot, read_truth
 from yolo_workbook.config.params import Round, relative
-from yolo_workbook.config.trackers import resolve_tracker
+from yolo_workbook.config.trackers import resolve_tracker, tracker_names
 from yolo_workbook.core import jobs, paths, schemas
 from yolo_workbook.core.errors import TruthError
 from yolo_workbook.core.files import read_json, write_atomic, write_json
@@ -230,10 +230,12 @@ def predict_and_count(rnd: Round, *, weights: Path | None = None, folder: Path |
 
 
 def _tuning_round(rnd: Round, clip: Path, truth: Path) -> Round:
-    """The round's settings over its tuning clip (no annotated video, no tuning clip of its own)."""
+    """The round's settings over its tuning clip (its first tracker only, no annotated video, no tuning clip of its
+    own)."""
+    trackers = tracker_names(rnd.predict.get("tracker"))
     return replace(
         rnd,
-        predict={**rnd.predict, "source": str(clip), "save": False},
+        predict={**rnd.predict, "source": str(clip), "save": False, "tracker": trackers[0] if trackers else "none"},
         attendance={**rnd.attendance, "truth": str(truth), "tuning_clip": None},
     )
 
@@ -367,6 +369,8 @@ def _count(folder: Path, rnd: Round, truth: Truth | None) -> AttendanceResult:
         "fps": fps,
         "vid_stride": stride,
         "tracker": tracked[0][0] if tracked else None,
+        "track_class": summary.get("track_class"),
+        "reclassed": summary.get("reclassed"),
         "track_buffer": summary.get("track_buffer"),
         "window_s": windows[0],
         "window_frames": counts.window_frames,
@@ -405,6 +409,12 @@ def format_attendance(result: AttendanceResult) -> str:
     """What a person reads first: per class the count of the video and its tracks, then the score."""
     doc = result.summary
     tracker = f"tracker {doc['tracker']}, lost after {doc['track_buffer']} frames" if doc["tracker"] else "no tracker"
+    if doc.get("reclassed"):
+        moved = doc["reclassed"]
+        tracker += (
+            f"; one class per track ({doc['track_class']}): {moved['detections']} detections in {moved['tracks']}"
+            " tracks took their track's class"
+        )
     lines = [
         f"{doc['frames']} frames, stable count over {doc['window_s']:g} s ({doc['window_frames']} frames), {tracker}"
     ]

@@ -188,13 +188,18 @@ def read_detections(path: Path) -> Iterator[Detections]:
         yield Detections.from_record(record)
 
 
-def add_track_classes(jsonl_path: Path, track_classes: dict[int, str]) -> Path:
+def add_track_classes(jsonl_path: Path, track_classes: dict[int, str]) -> tuple[int, int]:
     """Give each detection of a tracked ``detections.jsonl`` its track's class name (``track_class``), streaming
     (constant memory), complete or not at all.
 
     ``track_classes`` maps each track id to its class name; a detection without a track id gets ``null``. A frame
     without a tracker is written back unchanged.
+
+    Returns:
+        (tuple[int, int]): What the track's class changed: detections whose class (the detector's) differs from
+            their track's, and the tracks they belong to.
     """
+    changed, tracks = 0, set()
     with (
         atomic_output(jsonl_path) as partial,
         partial.open("w", encoding="utf-8") as out,
@@ -207,5 +212,8 @@ def add_track_classes(jsonl_path: Path, track_classes: dict[int, str]) -> Path:
             if frame.tracker_id is not None:
                 named = tuple(None if t is None else track_classes.get(t) for t in frame.track_ids())
                 frame = replace(frame, track_class=named)
+                for track_id, detected, voted in zip(frame.track_ids(), frame.class_name, named, strict=True):
+                    if voted is not None and voted != detected:
+                        changed, tracks = changed + 1, tracks | {track_id}
             out.write(json.dumps(frame.to_record(), ensure_ascii=False) + "\n")
-    return jsonl_path
+    return changed, len(tracks)

@@ -306,9 +306,10 @@ def _predict_locked(
     seconds = time.time() - started
     if frames == 0:
         raise PredictError(f"no frame could be read from {source}", fix="check the source; nothing was written")
+    reclassed = (0, 0)
     if tracking:
         names = {track_id: str(model.names[cls]) for track_id, cls in tracking[0].track_classes().items()}
-        add_track_classes(jsonl_path, names)
+        reclassed = add_track_classes(jsonl_path, names)
     write_json_array_from_lines(jsonl_path, json_path)
     summary = {
         "round_id": rnd.round_id,
@@ -325,6 +326,7 @@ def _predict_locked(
                 "tracker_input_conf": args["conf"],
                 "trackers": [t.name for t in trackers],
                 "track_class": track_class,
+                "reclassed": {"detections": reclassed[0], "tracks": reclassed[1]},
                 "track_buffer": trackers[0].args["track_buffer"],
                 "tracks": tracking[0].tracks,
             }

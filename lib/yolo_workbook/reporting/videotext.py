@@ -38,6 +38,15 @@ def attendance_lines(doc: dict[str, Any]) -> list[str]:
         for name, c in doc["classes"].items()
     )
     lines = [f"stable count (median over the video): {counted}"]
+    heads = [f"{name} {c['headcount']}" for name, c in doc["classes"].items() if c.get("headcount") is not None]
+    if heads:
+        lines.append(f"present (headcount, fragments of one person joined): {', '.join(heads)}")
+    if doc.get("reclassed"):
+        moved = doc["reclassed"]
+        lines.append(
+            f"one class per track ({doc.get('track_class')}): {moved['detections']} detections in {moved['tracks']}"
+            " tracks took their track's class"
+        )
     score = doc.get("score")
     if score:
         overall = score["overall"]
@@ -45,6 +54,19 @@ def attendance_lines(doc: dict[str, Any]) -> list[str]:
             f"against ground truth: count error {_fmt(overall['count_mae_stable'])} per frame (raw"
             f" {_fmt(overall['count_mae_raw'])}), every class exact in {percent(overall['exact_stable'])} of frames"
             + (f", IDF1 {_fmt(overall['idf1'])}" if overall.get("idf1") is not None else "")
+            + (
+                f", headcount error {overall['headcount_abs_err']}"
+                if overall.get("headcount_abs_err") is not None
+                else ""
+            )
+        )
+    point = doc.get("operating_point")
+    if point:
+        conf = ", ".join(f"{name} {value:g}" for name, value in point["conf"].items())
+        lines.append(
+            f"operating point chosen on {point['chosen_on']}: conf {{{conf}}}; every class exact in"
+            f" {percent(point['tuning_exact_all'])} of the tuning clip's frames, {percent(point['scoring_exact_all'])}"
+            " of this video's (operating_point.yaml deploys it)"
         )
     choices = doc.get("choices") or {}
     for row in choices.get("windows", []):

@@ -1,5 +1,6 @@
-"""classnames: every class a round names (data.oversample.classes, a sweep objective's class) is one of its data's
-class names, in `yolo-workbook check`, with file, line, key, a close match and the data's names."""
+"""classnames: every class a round names (data.oversample.classes, a sweep objective's class, a per-class
+predict.conf) is one of its data's class names, in `yolo-workbook check`, with file, line, key, a close match and
+the data's names."""
 
 from __future__ import annotations
 
@@ -81,3 +82,36 @@ def test_classes_the_data_has_pass(params_dir, tmp_path):
     sweep = "sweep:\n  space: {lr0: [0.01, 0.02]}\n  objective: sitae AP50\n"
     oversample = "data:\n  oversample:\n    classes: [sitae, desk]\n    target_share: 0.2\n"
     assert _check(params_dir, data, sweep + oversample) == []
+
+
+def _check_predict(params_dir: Path, data_yaml: Path, predict: str) -> list[Problem]:
+    _check(params_dir, data_yaml, "")
+    body = "round_id: p01_video\nnotebook: 05_predict_json\nmodel: {from: r02_try}\npredict:\n" + predict
+    write(params_dir, "p01_video.yaml", body)
+    return lint.check_rounds([params_dir / "p01_video.yaml"], params_dir=params_dir, use_local=False)
+
+
+def test_a_per_class_conf_naming_a_class_the_model_lacks_is_an_error(params_dir, tmp_path):
+    data = _data_yaml(tmp_path / "data", ["student", "desk", "sitae"])
+    problems = _check_predict(params_dir, data, "  source: clip.mp4\n  conf: {student: 0.35, sitea: 0.2}\n")
+    assert [(p.level, Path(p.file).name, p.line, p.key) for p in problems] == [
+        ("error", "p01_video.yaml", 6, "predict.conf")
+    ]
+    assert problems[0].message == (
+        "p01_video: gives a confidence to class 'sitea', which the model (r02_try) does not have;"
+        " its classes: student, desk, sitae"
+    )
+    assert problems[0].fix == "did you mean 'sitae'?"
+
+
+def test_a_per_class_conf_outside_zero_to_one_is_an_error(params_dir, tmp_path):
+    data = _data_yaml(tmp_path / "data", ["student", "desk", "sitae"])
+    problems = _check_predict(params_dir, data, "  source: clip.mp4\n  conf: {student: 1.5}\n")
+    assert [(p.key, p.message) for p in problems] == [
+        ("predict.conf", "gives class 'student' the confidence 1.5, outside [0, 1]")
+    ]
+
+
+def test_a_per_class_conf_of_the_models_classes_passes(params_dir, tmp_path):
+    data = _data_yaml(tmp_path / "data", ["student", "desk", "sitae"])
+    assert _check_predict(params_dir, data, "  source: clip.mp4\n  conf: {student: 0.35, sitae: 0.2}\n") == []

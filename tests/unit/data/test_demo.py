@@ -72,7 +72,12 @@ def test_second_dataset_looks_different(tmp_path):
 
 def test_demo_video_is_the_classroom_scene_with_its_truth(tmp_path):
     written = write_demo_data(tmp_path, size="ci")
-    assert sorted(written) == ["first", "second", "truth", "video"]
+    assert sorted(written) == ["first", "second", "truth", "tuning_clip", "tuning_truth", "video"]
+    # the tuning clip is another room: other pictures and another truth than the scored video's
+    assert written["tuning_truth"] == tmp_path / "tuning_clip.truth"
+    assert written["tuning_clip"].read_bytes() != written["video"].read_bytes()
+    tuning_gt = (written["tuning_truth"] / "gt" / "gt.txt").read_text()
+    assert tuning_gt != (written["truth"] / "gt" / "gt.txt").read_text()
     capture = cv2.VideoCapture(str(written["video"]))
     frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     fps = capture.get(cv2.CAP_PROP_FPS)

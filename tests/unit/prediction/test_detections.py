@@ -75,7 +75,7 @@ def test_add_track_classes_names_each_tracked_detections_track(tmp_path):
     empty = {"frame_id": 1, "detections": [], "time_s": 0.1, "source": "clip.mp4", "width": 64, "height": 48}
     plain_line = json.dumps(empty, ensure_ascii=False)
     path.write_text(json.dumps(tracked, ensure_ascii=False) + "\n" + plain_line + "\n", encoding="utf-8")
-    add_track_classes(path, {4: "sitae"})
+    assert add_track_classes(path, {4: "sitae"}) == (1, 1)  # the student of track 4 is a sitae by vote
     first, second = path.read_text(encoding="utf-8").splitlines()
     assert [(d["track_id"], d["track_class"]) for d in json.loads(first)["detections"]] == [(4, "sitae"), (None, None)]
     assert second == plain_line  # a frame without detections is written back byte for byte

@@ -227,6 +227,7 @@ def test_vote_gives_a_class_flip_one_track_of_the_voted_class(outputs, monkeypat
     assert written == frames
     jsonschema.validate(written, SCHEMA)
     assert (result.summary["track_class"], result.summary["tracks"]) == ("vote", 2)
+    assert result.summary["reclassed"] == {"detections": 12, "tracks": 1}  # the 12 student frames of track 1
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 
 
@@ -244,6 +245,7 @@ def test_per_class_trackers_count_a_class_flip_as_two_tracks(outputs, monkeypatc
     ] * 7
     jsonschema.validate(json.loads(result.json_path.read_text(encoding="utf-8")), SCHEMA)
     assert (result.summary["track_class"], result.summary["tracks"]) == ("per_class", 3)
+    assert result.summary["reclassed"] == {"detections": 0, "tracks": 0}
 
 
 # conf per class: student 0.7, sitae 0.5, desk not named (0.25, ultralytics' default): the lowest is 0.25.
