@@ -10,7 +10,8 @@ settings (its ``predict`` section, ByteTrack, window 2 s), this predicts the sco
 2. **after**: one tracker and the class vote, the operating point chosen per class on the tuning clip, identities
    alive (fragments joined): the stable count's exact share per class and for every class at once, on the tuning
    clip (where the point was chosen) and on the scored video (where it is reported), and the headcount error;
-3. vote against per-class trackers, each at its own operating point: exact share and IDF1 per class.
+3. vote against per-class trackers, each at its own operating point: exact share and IDF1 per class;
+4. what the tuning clip costs a round's video score: the same score without and with it, one after the other.
 
     python bench/operating_point.py [--round r08_rare_class]
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,13 @@ def main() -> None:
             cells += [f"{mine['scoring'][name]['exact']:.0%}", "-" if idf1 is None else f"{idf1:.3f}"]
         counted = sum(c["counted_tracks"] or 0 for c in tracking.values())
         print(f"| {mode} | {' | '.join(cells)} | {counted} |")
+    print("\ncost of one round's video score (vote), measured here one after the other:\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, clip in (("without a tuning clip", None), ("with the tuning clip", rnd.attendance["tuning_clip"])):
+            timed = dataclasses.replace(rnd, attendance={**rnd.attendance, "tuning_clip": clip})
+            started = time.perf_counter()
+            score_weights_on_video(timed, weights, Path(tmp) / str(bool(clip)))
+            print(f"- {label}: {time.perf_counter() - started:.1f} s")
     print(
         f"\n(IDF1 at the round's own conf, {rnd.predict.get('conf', 0.25)}; vote IDF1 all: {score['overall']['idf1']})"
     )

@@ -16,8 +16,8 @@ identities seen long enough. The rule:
 - **Present**: an identity whose fragments together were seen at least ``min_seen_s`` seconds
   (:func:`~yolo_workbook.attendance.counts.seconds_seen`, summed over its fragments).
 - **Per minute**: the present identities whose span (first frame of the first fragment to last frame of the
-  last, the hidden seconds between fragments included) overlaps the minute; minute ``m`` holds the frame ids
-  with ``int(frame_id / fps // 60) == m``.
+  last, the hidden seconds between fragments included) overlaps the minute; minute ``m`` holds the frames
+  whose time (``frame_id / fps``) lies in ``[60 m, 60 (m + 1))`` seconds, as the stable count's per minute.
 
 The caller passes the tracks that pass its operating point (confidence is filtered before, not here).
 

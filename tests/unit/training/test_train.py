@@ -267,7 +267,7 @@ def test_demo_base_round_learns_the_rare_class_trails_and_predict_finds_the_obje
     for frame in frames:
         known = truth.get(frame["frame_id"] + 1, [])  # visible objects (conf 1); MOT frames count from 1
         for det in frame["detections"]:
-            assert set(det) == {"class", "confidence", "bbox", "class_id", "track_id"}
+            assert set(det) == {"class", "confidence", "bbox", "class_id", "track_id", "track_class"}
             assert 0.25 < det["confidence"] <= 1 and ["student", "desk", "sitae"][det["class_id"]] == det["class"]
             assert 0 <= det["bbox"][0] < det["bbox"][2] <= 320 and 0 <= det["bbox"][1] < det["bbox"][3] <= 192
             wrong += not any(n == det["class"] and _iou(b, det["bbox"]) >= 0.5 for n, b in known)
