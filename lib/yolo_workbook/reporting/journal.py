@@ -446,7 +446,7 @@ def to_html(journal: dict[str, Any]) -> str:
         f"<h1>Lab journal · profile {esc(journal['profile'])}</h1>",
         f"<p class=meta>Written by yolo-workbook on {esc(journal['written'])}"
         f" from {len(journal['entries'])} round(s).</p>",
-        *([f"<p class=verdict>{esc(journal['answer'])}</p>"] if journal.get("answer") else []),
+        *([_answer_html(journal["answer"], esc)] if journal.get("answer") else []),
         "<h2>Lineage</h2><ul class=lineage>",
     ]
     for depth, text in journal["lineage"]:
@@ -536,6 +536,9 @@ th.num {{ text-align: right; }} th.text {{ text-align: left; }}
 td.best {{ font-weight: 700; background: #e3f2e3; }}
 caption {{ caption-side: bottom; text-align: left; color: #666; font-size: .9em; padding-top: .3em; }}
 .verdict {{ font-weight: 600; background: #eef6ee; padding: .4em .6em; border-left: 4px solid #4a4; }}
+.answer-yes, .answer-not-yet {{ font-weight: 600; padding: .4em .6em; }}
+.answer-yes {{ background: #eef6ee; border-left: 4px solid #4a4; }}
+.answer-not-yet {{ background: #fdf3e6; border-left: 4px solid #d80; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; }}
 dt {{ font-weight: 600; }} dd {{ margin: 0; white-space: pre-line; }} dt.warn {{ color: #b35900; }}
 img {{ max-width: 100%; display: block; margin: .5em 0; }} .meta {{ color: #666; }}
@@ -548,6 +551,12 @@ figcaption {{ font-size: .75em; color: #666; max-width: 160px; overflow-wrap: an
         f"<title>Lab journal · {esc(journal['profile'])}</title><style>{style}</style></head>"
         f"<body>\n{text}\n</body></html>\n"
     )
+
+
+def _answer_html(answer: str, esc: Callable[[Any], str]) -> str:
+    """The readiness line, green when the bar is met, amber when not yet."""
+    kind = "answer-yes" if "? yes: " in answer else "answer-not-yet"
+    return f"<p class={kind}>{esc(answer)}</p>"
 
 
 def _mapping_html(record: dict[str, Any], esc: Callable[[Any], str]) -> list[str]:
