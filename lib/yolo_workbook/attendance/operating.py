@@ -22,7 +22,6 @@ Examples:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from yolo_workbook.attendance.truth import Truth
 from yolo_workbook.config.params import Round, relative
 from yolo_workbook.core import paths
 from yolo_workbook.core.errors import TruthError
+from yolo_workbook.core.files import file_sha256
 
 GRID = tuple(round(0.05 * k, 2) for k in range(1, 20))  # the candidate thresholds: 0.05, 0.10, ... 0.95
 TUNING_DIR = "tuning"  # the tuning clip's prediction, inside the scored prediction's folder
@@ -202,14 +202,6 @@ def tuning_clip_of(rnd: Round) -> tuple[Path, Path] | None:
     return video, paths.project_path(str(truth)) if truth else video.with_name(f"{video.stem}.truth")
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_tuning_clip(rnd: Round) -> tuple[Path, Path] | None:
     """The tuning clip and truth, refused when they are (or copy) the scored video or its truth.
 
@@ -232,7 +224,7 @@ def check_tuning_clip(rnd: Round) -> tuple[Path, Path] | None:
     scored_truth = rnd.attendance_setting("truth")
     same = source.is_file() and (
         video.resolve() == source.resolve()
-        or (video.stat().st_size == source.stat().st_size and _digest(video) == _digest(source))
+        or (video.stat().st_size == source.stat().st_size and file_sha256(video) == file_sha256(source))
     )
     if same or (scored_truth and truth.resolve() == paths.project_path(str(scored_truth)).resolve()):
         what = "is the scored video (predict.source)" if same else "has the scored video's truth (attendance.truth)"

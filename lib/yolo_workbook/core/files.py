@@ -9,6 +9,7 @@ beside the target, fsynced, then renamed over it), text through :func:`write_ato
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -255,3 +256,12 @@ def archive_previous(folder: Path, names: list[str] | None = None) -> Path | Non
     for entry in entries:
         shutil.move(str(entry), str(target / entry.name))
     return target
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, read in blocks (constant memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

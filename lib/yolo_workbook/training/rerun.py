@@ -28,7 +28,6 @@ without the runner (plain papermill, JupyterLab), it checks everything itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -37,7 +36,7 @@ from typing import Any
 
 from yolo_workbook.config.params import Round
 from yolo_workbook.core.errors import RoundChangedError
-from yolo_workbook.core.files import read_json
+from yolo_workbook.core.files import file_sha256, read_json
 from yolo_workbook.training import checkpoints, metrics
 
 LOGGER = logging.getLogger(__name__)
@@ -107,15 +106,6 @@ def input_stamps(rnd: Round, start_weights: str, *, training: bool) -> dict[str,
             **{name: file_stamp(folder / name) for name in ("metrics.json", *_STATE_CHECKPOINTS)},
         }
     return stamps
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's content."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def round_inputs(rnd: Round, start_weights: str) -> dict[str, Any]:
