@@ -498,7 +498,7 @@ def read_attendance(folder: Path) -> AttendanceResult | None:
         if doc["tracker"]
         else None
     )
-    lost_s = float(doc.get("lost_s") or 2.0)
+    lost_s = float(doc.get("lost_s", 0.0))  # absent: counted before fragments were joined (0 joins none)
     spans = counted_spans(tracks, doc.get("conf"), lost_s=lost_s, fps=doc["fps"]) if tracks is not None else None
     counts = frame_counts(folder, window_s=float(doc["window_s"]), tracks=spans)
     try:

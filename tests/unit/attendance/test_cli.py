@@ -98,6 +98,7 @@ def test_predicting_again_moves_every_file_of_the_earlier_result_to_history(ci_d
     (folder / "05_predict_json.ipynb").write_text('{"cells": []}\n', encoding="utf-8")  # a notebook run's, beside it
     first = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
     assert {"attendance.json", "counts.csv", "detections.json", "summary.json", "05_predict_json.ipynb"} <= set(first)
+    assert {"operating_point.yaml", "tuning/attendance.json", "tuning/detections.json"} <= set(first)  # tuning clip
     started = time.time()
     done = cli("predict", "--profile", "ci", "--weights", str(weights), env=env)
     assert done.returncode == 0, done.stderr[-2000:]
